@@ -1,0 +1,24 @@
+//! Tessera's database schema, one migration per domain. They run at server
+//! start and with `tessera migrate`, on SQLite and PostgreSQL alike.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_accounts;
+mod m20261124_000002_sessions;
+mod m20261124_000003_mail;
+mod m20261124_000004_instagram;
+mod m20261124_000005_rate_limits;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_accounts::Migration),
+            Box::new(m20261124_000002_sessions::Migration),
+            Box::new(m20261124_000003_mail::Migration),
+            Box::new(m20261124_000004_instagram::Migration),
+            Box::new(m20261124_000005_rate_limits::Migration),
+        ]
+    }
+}

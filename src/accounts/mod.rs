@@ -1,0 +1,5 @@
+//! Accounts: signup, signin, passwords, validated account values.
+pub mod password;
+pub mod resolver;
+pub mod service;
+pub mod validate;

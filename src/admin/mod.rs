@@ -1,0 +1,2 @@
+//! Staff and admin tools: subscription plans.
+pub mod plans;

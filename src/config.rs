@@ -1,0 +1,219 @@
+//! Every setting: a command-line flag and an environment variable, each with
+//! a default so that `tessera` runs with no set-up at all. Secrets are never
+//! logged.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+/// Settings as given on the command line or in the environment.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    pub listen_addr: SocketAddr,
+
+    /// Folder for the SQLite database, the generated JWT secret, media and mail files.
+    #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`. Default: SQLite file in DATA_DIR.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// The server's own public base URL (for media links). Default: http://LISTEN_ADDR.
+    #[arg(long, env = "PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// The frontend's base URL, for links in emails. Default: PUBLIC_URL.
+    #[arg(long, env = "APP_URL", global = true)]
+    pub app_url: Option<String>,
+
+    /// HMAC secret for access tokens, at least 32 bytes. Default: generated once into DATA_DIR/jwt_secret.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of an access token (e.g. 900s, 15m, 1h).
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration, global = true)]
+    pub access_token_ttl: Duration,
+
+    /// Lifetime of a session and its refresh tokens (e.g. 30d).
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "30d", value_parser = parse_duration, global = true)]
+    pub refresh_token_ttl: Duration,
+
+    /// Largest request body accepted on /graphql, in bytes (JSON). Multipart uploads have their own limit.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Largest uploaded file accepted (display pictures), in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
+    pub max_upload_bytes: usize,
+
+    /// Region assumed for phone numbers written without a +country prefix (ISO 3166 code).
+    #[arg(long, env = "DEFAULT_PHONE_REGION", default_value = "US", global = true)]
+    pub default_phone_region: String,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub database_max_connections: u32,
+}
+
+/// Parses `90`, `90s`, `15m`, `1h`, `30d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 15m or 30d"))?;
+    let seconds = match unit {
+        "" | "s" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        "d" => number * 86_400,
+        _ => return Err(format!("`{text}`: unit must be s, m, h or d")),
+    };
+    if seconds == 0 {
+        return Err("a duration must be positive".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Settings resolved into what the server runs with.
+#[derive(Clone)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// Without a trailing slash.
+    pub public_url: Option<String>,
+    pub app_url: Option<String>,
+    pub jwt_secret: Vec<u8>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
+    pub default_phone_region: phonenumber::country::Id,
+    pub database_max_connections: u32,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen_addr", &self.listen_addr)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("app_url", &self.app_url)
+            .field("jwt_secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides a password in a URL before it is logged.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Resolves defaults; creates DATA_DIR and, when JWT_SECRET is unset, a
+    /// persistent secret in it.
+    pub fn resolve(settings: Settings) -> anyhow::Result<Config> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create DATA_DIR {}", settings.data_dir.display()))?;
+        let database_url = match settings.database_url {
+            Some(url) if !url.trim().is_empty() => url,
+            _ => format!("sqlite://{}?mode=rwc", settings.data_dir.join("tessera.db").display()),
+        };
+        let jwt_secret = match settings.jwt_secret {
+            Some(secret) => secret.into_bytes(),
+            None => load_or_create_secret(&settings.data_dir)?,
+        };
+        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+            bail!("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long");
+        }
+        let default_phone_region = settings
+            .default_phone_region
+            .to_ascii_uppercase()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("DEFAULT_PHONE_REGION `{}` is not a region code", settings.default_phone_region))?;
+        Ok(Config {
+            listen_addr: settings.listen_addr,
+            data_dir: settings.data_dir,
+            database_url,
+            public_url: settings.public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            app_url: settings.app_url.map(|u| u.trim_end_matches('/').to_owned()),
+            jwt_secret,
+            access_token_ttl: settings.access_token_ttl,
+            refresh_token_ttl: settings.refresh_token_ttl,
+            max_body_bytes: settings.max_body_bytes,
+            max_upload_bytes: settings.max_upload_bytes,
+            default_phone_region,
+            database_max_connections: settings.database_max_connections.max(1),
+        })
+    }
+}
+
+fn load_or_create_secret(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use rand::RngCore;
+    use std::io::Write;
+    let path = data_dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    let mut bytes = [0u8; 48];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(secret.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tracing::warn!(
+                path = %path.display(),
+                "JWT_SECRET is not set: generated one and stored it; set JWT_SECRET in production"
+            );
+            Ok(secret.into_bytes())
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("30d").unwrap(), Duration::from_secs(2_592_000));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5y").is_err());
+        assert!(parse_duration("abc").is_err());
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

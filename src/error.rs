@@ -1,0 +1,209 @@
+//! One error type with stable codes, and the `userErrors` that describe what
+//! was wrong with a client's input.
+//!
+//! Two kinds of failure reach a client:
+//! - `UserError`s: problems with what the client sent, returned as payload
+//!   data (`userErrors`), nothing changed.
+//! - `AppError`: problems with who is asking, or with the server, returned as
+//!   top-level GraphQL errors carrying `extensions.code`.
+use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+
+/// Why a request failed for reasons other than what the client typed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("Sign in first: the access token is missing, malformed, expired or revoked.")]
+    Unauthenticated,
+    #[error("You are not allowed to do this.")]
+    Forbidden,
+    #[error("Too many attempts; try again in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
+    /// Input that the schema accepts but no field path can carry (e.g. too many ids).
+    #[error("{0}")]
+    BadInput(String),
+    #[error("Internal error.")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Forbidden => "FORBIDDEN",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::BadInput(_) => "BAD_USER_INPUT",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn internal(context: &'static str, error: impl std::fmt::Display) -> AppError {
+        AppError::Internal(anyhow::anyhow!("{context}: {error}"))
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        AppError::Internal(anyhow::Error::new(error).context("database"))
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let AppError::Internal(cause) = self {
+            // The cause is logged here, with the request's span, and never sent.
+            tracing::error!(error = ?cause, "internal error");
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let AppError::RateLimited { retry_after_secs } = self {
+                ext.set("retryAfter", *retry_after_secs);
+            }
+        })
+    }
+}
+
+/// Resolvers end with `.gql()` rather than `?`, which would drop the code.
+pub trait GqlResultExt<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResultExt<T> for Result<T, AppError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.extend())
+    }
+}
+
+/// The contract's UserErrorCode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum UserErrorCode {
+    /// A required value is missing or empty.
+    Required,
+    /// The value is malformed (an email, a phone number, a username, a date...).
+    Invalid,
+    /// Another account already uses this value (email, username, phone number).
+    Taken,
+    TooShort,
+    TooLong,
+    /// The password is too common, too simple or too close to the account's own data.
+    TooWeak,
+    /// Two values that must match do not (password and its confirmation).
+    Mismatch,
+    /// The referenced thing does not exist (a subscription plan, a session, an image).
+    NotFound,
+    /// Wrong login or password. Never says which.
+    InvalidCredentials,
+    /// The account is deactivated.
+    AccountInactive,
+    /// The account is suspended.
+    AccountSuspended,
+    /// A token from an email or a refresh token that is unknown, used, revoked or expired.
+    InvalidToken,
+    /// The operation is not allowed for this account (e.g. monthlySubKeys for a fan).
+    NotAllowed,
+    FileTooLarge,
+    UnsupportedFileType,
+    /// The action was already done (email already confirmed, Instagram already linked).
+    AlreadyDone,
+}
+
+/// A problem with what the client sent.
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+pub struct UserError {
+    /// Path to the input field at fault, e.g. ["input", "email"]; null when no single field is.
+    pub field: Option<Vec<String>>,
+    /// A sentence fit to show to a person.
+    pub message: String,
+    pub code: UserErrorCode,
+}
+
+impl UserError {
+    pub fn new(field: &[&str], code: UserErrorCode, message: impl Into<String>) -> Self {
+        UserError {
+            field: if field.is_empty() { None } else { Some(field.iter().map(|s| s.to_string()).collect()) },
+            message: message.into(),
+            code,
+        }
+    }
+}
+
+/// Problems with one input, gathered so that all are reported together.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<UserError>);
+
+impl Problems {
+    pub fn add(&mut self, field: &[&str], code: UserErrorCode, message: impl Into<String>) {
+        self.0.push(UserError::new(field, code, message));
+    }
+
+    pub fn push(&mut self, error: UserError) {
+        self.0.push(error);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether a problem was already noted for this field (to skip further checks on it).
+    pub fn has(&self, field: &[&str]) -> bool {
+        self.0.iter().any(|e| e.field.as_deref().is_some_and(|f| f.iter().map(String::as_str).eq(field.iter().copied())))
+    }
+
+    pub fn check(self) -> Result<(), ServiceError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::User(self.0))
+        }
+    }
+}
+
+/// What a domain service can fail with.
+#[derive(Debug)]
+pub enum ServiceError {
+    /// Reported as the payload's `userErrors`; nothing was changed.
+    User(Vec<UserError>),
+    /// Reported as a top-level error.
+    App(AppError),
+}
+
+impl ServiceError {
+    pub fn one(field: &[&str], code: UserErrorCode, message: impl Into<String>) -> Self {
+        ServiceError::User(vec![UserError::new(field, code, message)])
+    }
+}
+
+impl From<AppError> for ServiceError {
+    fn from(error: AppError) -> Self {
+        ServiceError::App(error)
+    }
+}
+
+impl From<sea_orm::DbErr> for ServiceError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        ServiceError::App(error.into())
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Turns a service outcome into a payload: user errors become data, the rest
+/// becomes a top-level error with its code.
+pub fn into_payload<T, P>(
+    outcome: ServiceResult<T>,
+    ok: impl FnOnce(T) -> P,
+    failed: impl FnOnce(Vec<UserError>) -> P,
+) -> async_graphql::Result<P> {
+    match outcome {
+        Ok(value) => Ok(ok(value)),
+        Err(ServiceError::User(errors)) => Ok(failed(errors)),
+        Err(ServiceError::App(error)) => Err(error.extend()),
+    }
+}
+
+/// Which unique index a violation hit, from the driver's message (the index
+/// names are ours: see the migrations). Used to turn a lost race into TAKEN.
+pub fn unique_violation(error: &sea_orm::DbErr) -> Option<String> {
+    match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) => Some(message),
+        _ => None,
+    }
+}

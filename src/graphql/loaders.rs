@@ -1,0 +1,62 @@
+//! Per-request batch loaders: every user, profile and plan that one GraphQL
+//! request touches is fetched in one statement per kind, whatever the count.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::entities::{profile, subscription_plan, user};
+use crate::error::AppError;
+
+pub type LoadError = Arc<AppError>;
+
+macro_rules! by_key_loader {
+    ($name:ident, $entity:path, $model:ty, $column:expr, $key:ident) => {
+        pub struct $name(pub DatabaseConnection);
+
+        impl Loader<String> for $name {
+            type Value = $model;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[String]) -> Result<HashMap<String, $model>, LoadError> {
+                let rows = <$entity>::find()
+                    .filter($column.is_in(keys.iter().cloned()))
+                    .all(&self.0)
+                    .await
+                    .map_err(|e| Arc::new(AppError::from(e)))?;
+                Ok(rows.into_iter().map(|row| (row.$key.clone(), row)).collect())
+            }
+        }
+    };
+}
+
+by_key_loader!(UserLoader, user::Entity, user::Model, user::Column::Id, id);
+by_key_loader!(ProfileLoader, profile::Entity, profile::Model, profile::Column::UserId, user_id);
+by_key_loader!(PlanLoader, subscription_plan::Entity, subscription_plan::Model, subscription_plan::Column::Id, id);
+
+/// The loaders of one request. They cache for the request's lifetime only, so
+/// a later request never sees stale rows.
+pub struct Loaders {
+    pub users: DataLoader<UserLoader>,
+    pub profiles: DataLoader<ProfileLoader>,
+    pub plans: DataLoader<PlanLoader>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection) -> Self {
+        Loaders {
+            users: DataLoader::new(UserLoader(db.clone()), tokio::spawn),
+            profiles: DataLoader::new(ProfileLoader(db.clone()), tokio::spawn),
+            plans: DataLoader::new(PlanLoader(db.clone()), tokio::spawn),
+        }
+    }
+}
+
+/// Turns a loader failure back into the one error type.
+pub fn load_error(error: LoadError) -> AppError {
+    match Arc::try_unwrap(error) {
+        Ok(error) => error,
+        Err(shared) => AppError::Internal(anyhow::anyhow!("{:?}", shared)),
+    }
+}

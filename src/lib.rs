@@ -1,0 +1,28 @@
+//! Tessera: an identity-and-profile server with one GraphQL endpoint.
+
+/// Signup, signin, passwords, validated account values.
+pub mod accounts;
+/// Subscription plans, staff and admin tools.
+pub mod admin;
+/// Every setting, with its flag, env var and default.
+pub mod config;
+/// Database connection and migrations.
+pub mod db;
+/// sea-orm models: never exposed to GraphQL directly.
+pub mod entities;
+/// The one error type and the userErrors convention.
+pub mod error;
+/// Schema, per-request context, loaders, scalars.
+pub mod graphql;
+/// Router and handlers.
+pub mod http;
+/// Display pictures in an object store.
+pub mod media;
+/// Profile reads and updates.
+pub mod profiles;
+/// Sessions, access and refresh tokens.
+pub mod sessions;
+/// Building and running the server.
+pub mod startup;
+/// State shared by every request.
+pub mod state;

@@ -1,0 +1,81 @@
+//! The `tessera` command: serve (default), migrate, create-admin.
+use std::io::BufRead;
+
+use clap::{Parser, Subcommand};
+use tessera::config::{Config, Settings};
+use tessera::error::ServiceError;
+use tessera::startup::{build_state, Application};
+
+#[derive(Parser)]
+#[command(name = "tessera", version, about = "An identity-and-profile server with one GraphQL endpoint")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an admin account, or promote the account with this email. Reads the password from one line of stdin.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "tessera=info,tower_http=warn,sea_orm=warn,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::resolve(cli.settings)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(config).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            build_state(config).await?;
+            println!("migrations applied");
+        }
+        Command::CreateAdmin { email, username } => {
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let state = build_state(config).await?;
+            match tessera::accounts::service::create_admin(&state, &email, username.as_deref(), password).await {
+                Ok(admin) => println!("admin {} ({}) is ready", admin.email, admin.id),
+                Err(ServiceError::User(errors)) => {
+                    for error in errors {
+                        let field = error.field.map(|f| f.join(".")).unwrap_or_default();
+                        eprintln!("{field}: {} ({:?})", error.message, error.code);
+                    }
+                    anyhow::bail!("the admin was not created");
+                }
+                Err(ServiceError::App(error)) => return Err(anyhow::anyhow!(error)),
+            }
+        }
+    }
+    Ok(())
+}

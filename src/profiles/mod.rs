@@ -1,0 +1,2 @@
+//! Profiles: reads (batched through the DataLoader) and updates.
+pub mod resolver;

@@ -1,0 +1,223 @@
+//! Sessions: one per signed-in device. Access tokens name their session and
+//! are honoured only while it is live; refresh tokens rotate on every use and
+//! a reused one ends its whole session.
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait, Set,
+};
+
+use crate::entities::enums::{AccountStatus, Role};
+use crate::entities::{refresh_token, session, user};
+use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
+use crate::graphql::context::{Auth, Viewer};
+use crate::sessions::tokens::{from_authorization_header, random_token, token_hash};
+use crate::state::AppState;
+
+/// `last_used_at` is refreshed at most this often, to keep reads cheap.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+/// What a client receives on signin and refresh.
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+fn ttl(duration: std::time::Duration) -> Duration {
+    Duration::from_std(duration).unwrap_or(Duration::days(30))
+}
+
+/// Resolves an Authorization header into who is asking: one indexed lookup
+/// of the session joined with its user.
+pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Auth, AppError> {
+    let Some(header) = header else { return Ok(Auth::Anonymous) };
+    let Some(token) = from_authorization_header(header) else { return Ok(Auth::Invalid) };
+    let Some(claims) = state.tokens.verify_access(token) else { return Ok(Auth::Invalid) };
+    let now = Utc::now();
+    let row: Option<(String, DateTime<Utc>, Role)> = session::Entity::find_by_id(claims.sid.clone())
+        .select_only()
+        .column(session::Column::UserId)
+        .column(session::Column::LastUsedAt)
+        .column(user::Column::Role)
+        .join(JoinType::InnerJoin, session::Relation::User.def())
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .filter(user::Column::Status.eq(AccountStatus::Active))
+        .into_tuple()
+        .one(&state.db)
+        .await?;
+    let Some((user_id, last_used_at, role)) = row else { return Ok(Auth::Invalid) };
+    if user_id != claims.sub {
+        return Ok(Auth::Invalid);
+    }
+    if (now - last_used_at).num_seconds() >= TOUCH_INTERVAL_SECS {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastUsedAt, Expr::value(now))
+            .filter(session::Column::Id.eq(claims.sid.clone()))
+            .exec(&state.db)
+            .await?;
+    }
+    Ok(Auth::Viewer(Viewer { user_id, session_id: claims.sid, role }))
+}
+
+/// Starts a session for a user who just proved who they are.
+pub async fn start<C: ConnectionTrait>(
+    state: &AppState,
+    db: &C,
+    user_id: &str,
+    user_agent: Option<String>,
+    ip: Option<String>,
+) -> Result<IssuedTokens, AppError> {
+    let now = Utc::now();
+    let expires_at = now + ttl(state.config.refresh_token_ttl);
+    let session_id = uuid::Uuid::now_v7().to_string();
+    session::ActiveModel {
+        id: Set(session_id.clone()),
+        user_id: Set(user_id.to_owned()),
+        user_agent: Set(user_agent.map(|ua| ua.chars().take(512).collect())),
+        ip_address: Set(ip),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    issue(state, db, user_id, &session_id, now, expires_at).await
+}
+
+async fn issue<C: ConnectionTrait>(
+    state: &AppState,
+    db: &C,
+    user_id: &str,
+    session_id: &str,
+    now: DateTime<Utc>,
+    refresh_expires_at: DateTime<Utc>,
+) -> Result<IssuedTokens, AppError> {
+    let refresh = random_token();
+    refresh_token::ActiveModel {
+        token_hash: Set(token_hash(&refresh)),
+        session_id: Set(session_id.to_owned()),
+        created_at: Set(now),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let access_expires_at = (now + ttl(state.config.access_token_ttl)).min(refresh_expires_at);
+    Ok(IssuedTokens {
+        access_token: state.tokens.issue_access(user_id, session_id, now, access_expires_at),
+        access_expires_at,
+        refresh_token: refresh,
+        refresh_expires_at,
+    })
+}
+
+fn invalid_refresh() -> ServiceError {
+    ServiceError::one(&["refreshToken"], UserErrorCode::InvalidToken, "This refresh token is not valid any more: sign in again.")
+}
+
+/// Trades a refresh token for new tokens. A token used twice ends its session.
+pub async fn refresh(state: &AppState, presented: &str) -> ServiceResult<IssuedTokens> {
+    let now = Utc::now();
+    let hash = token_hash(presented.trim());
+    let Some(stored) = refresh_token::Entity::find_by_id(hash.clone()).one(&state.db).await? else {
+        return Err(invalid_refresh());
+    };
+    let Some(session) = session::Entity::find_by_id(stored.session_id.clone()).one(&state.db).await? else {
+        return Err(invalid_refresh());
+    };
+    if stored.used_at.is_some() {
+        tracing::warn!(session = %session.id, "refresh token reused: ending its session");
+        revoke_session(&state.db, &session.id).await?;
+        return Err(invalid_refresh());
+    }
+    if session.revoked_at.is_some() || session.expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    let active = user::Entity::find_by_id(session.user_id.clone())
+        .filter(user::Column::Status.eq(AccountStatus::Active))
+        .one(&state.db)
+        .await?
+        .is_some();
+    if !active {
+        return Err(invalid_refresh());
+    }
+
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    // Only one of two concurrent refreshes with the same token can win this.
+    let claimed = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        txn.rollback().await?;
+        revoke_session(&state.db, &session.id).await?;
+        return Err(invalid_refresh());
+    }
+    // Sliding expiry: a session in use stays alive.
+    let expires_at = now + ttl(state.config.refresh_token_ttl);
+    session::Entity::update_many()
+        .col_expr(session::Column::LastUsedAt, Expr::value(now))
+        .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
+        .filter(session::Column::Id.eq(session.id.clone()))
+        .exec(&txn)
+        .await?;
+    let tokens = issue(state, &txn, &session.user_id, &session.id, now, expires_at).await?;
+    txn.commit().await?;
+    Ok(tokens)
+}
+
+/// Ends one session; returns how many were live (0 or 1).
+pub async fn revoke_session<C: ConnectionTrait>(db: &C, session_id: &str) -> Result<u64, AppError> {
+    let result = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Ends every session of a user, but `keep` if given; returns how many.
+pub async fn revoke_all<C: ConnectionTrait>(db: &C, user_id: &str, keep: Option<&str>) -> Result<u64, AppError> {
+    let mut update = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        update = update.filter(session::Column::Id.ne(keep));
+    }
+    Ok(update.exec(db).await?.rows_affected)
+}
+
+/// Ends one of the viewer's own sessions.
+pub async fn revoke_own(state: &AppState, viewer: &Viewer, session_id: &str) -> ServiceResult<()> {
+    let result = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::UserId.eq(viewer.user_id.clone()))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(ServiceError::one(&["id"], UserErrorCode::NotFound, "You have no active session with this id."));
+    }
+    Ok(())
+}
+
+/// The viewer's live sessions, most recently used first.
+pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<session::Model>, AppError> {
+    Ok(session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(Utc::now()))
+        .order_by_desc(session::Column::LastUsedAt)
+        .order_by_desc(session::Column::CreatedAt)
+        .all(&state.db)
+        .await?)
+}

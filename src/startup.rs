@@ -1,0 +1,100 @@
+//! Builds the application: binds, connects, migrates, and serves until told
+//! to stop. Tests use the same path on port 0.
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::accounts::password::PasswordHasher;
+use crate::config::{redact_url, Config};
+use crate::graphql::schema;
+use crate::http::{self, HttpState};
+use crate::sessions::tokens::TokenKeys;
+use crate::state::{AppState, Inner};
+
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    state: AppState,
+    router: axum::Router,
+}
+
+/// Connects to the database and runs migrations; shared by every subcommand.
+pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
+    let statements = Arc::new(AtomicU64::new(0));
+    let db = crate::db::connect(&config, statements.clone()).await?;
+    crate::db::migrate(&db).await?;
+    let tokens = TokenKeys::new(&config.jwt_secret);
+    // The secret lives in the keys from here on.
+    config.jwt_secret.clear();
+    Ok(AppState::new(Inner { db, config, tokens, passwords: PasswordHasher::new(), statements }))
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+        let port = listener.local_addr()?.port();
+        let mut config = config;
+        // With port 0 the real port is known only now.
+        config.listen_addr.set_port(port);
+        let state = build_state(config).await?;
+        let schema = Arc::new(
+            schema::builder()
+                .finish(),
+        );
+        let router = http::router(HttpState { app: state.clone(), schema });
+        tracing::info!(
+            address = %state.config.listen_addr,
+            database = %redact_url(&state.config.database_url),
+            "Tessera is listening; GraphiQL at http://{}/graphql",
+            state.config.listen_addr
+        );
+        Ok(Application { listener, port, state, router })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, finishing requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop)
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
