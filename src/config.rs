@@ -51,6 +51,18 @@ pub struct Settings {
     #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
     pub max_upload_bytes: usize,
 
+    /// Where display pictures are stored: a folder (`file:///path`) or `s3://bucket/prefix`. Default: DATA_DIR/media.
+    #[arg(long, env = "MEDIA_STORE_URL", global = true)]
+    pub media_store_url: Option<String>,
+
+    /// Endpoint of an S3-compatible store (MinIO, R2, ...) for an s3:// MEDIA_STORE_URL. Default: AWS.
+    #[arg(long, env = "MEDIA_S3_ENDPOINT", global = true)]
+    pub media_s3_endpoint: Option<String>,
+
+    /// Public base URL of stored pictures when a CDN or the bucket serves them. Default: PUBLIC_URL/media.
+    #[arg(long, env = "MEDIA_PUBLIC_URL", global = true)]
+    pub media_public_url: Option<String>,
+
     /// Region assumed for phone numbers written without a +country prefix (ISO 3166 code).
     #[arg(long, env = "DEFAULT_PHONE_REGION", default_value = "US", global = true)]
     pub default_phone_region: String,
@@ -93,6 +105,10 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     pub max_body_bytes: usize,
     pub max_upload_bytes: usize,
+    pub media_store_url: String,
+    pub media_s3_endpoint: Option<String>,
+    /// Without a trailing slash.
+    pub media_public_url: Option<String>,
     pub default_phone_region: phonenumber::country::Id,
     pub database_max_connections: u32,
 }
@@ -145,6 +161,13 @@ impl Config {
             .to_ascii_uppercase()
             .parse()
             .map_err(|_| anyhow::anyhow!("DEFAULT_PHONE_REGION `{}` is not a region code", settings.default_phone_region))?;
+        let media_store_url = match settings.media_store_url {
+            Some(url) if !url.trim().is_empty() => url,
+            _ => std::path::absolute(settings.data_dir.join("media"))
+                .context("resolving DATA_DIR")?
+                .display()
+                .to_string(),
+        };
         Ok(Config {
             listen_addr: settings.listen_addr,
             data_dir: settings.data_dir,
@@ -156,6 +179,9 @@ impl Config {
             refresh_token_ttl: settings.refresh_token_ttl,
             max_body_bytes: settings.max_body_bytes,
             max_upload_bytes: settings.max_upload_bytes,
+            media_store_url,
+            media_s3_endpoint: settings.media_s3_endpoint.filter(|e| !e.trim().is_empty()),
+            media_public_url: settings.media_public_url.map(|u| u.trim_end_matches('/').to_owned()),
             default_phone_region,
             database_max_connections: settings.database_max_connections.max(1),
         })

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::accounts::password::PasswordHasher;
 use crate::config::{redact_url, Config};
 use crate::graphql::schema;
+use crate::media::MediaStore;
 use crate::http::{self, HttpState};
 use crate::sessions::tokens::TokenKeys;
 use crate::state::{AppState, Inner};
@@ -27,10 +28,11 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
     let statements = Arc::new(AtomicU64::new(0));
     let db = crate::db::connect(&config, statements.clone()).await?;
     crate::db::migrate(&db).await?;
+    let media = MediaStore::open(&config.media_store_url, config.media_s3_endpoint.as_deref())?;
     let tokens = TokenKeys::new(&config.jwt_secret);
     // The secret lives in the keys from here on.
     config.jwt_secret.clear();
-    Ok(AppState::new(Inner { db, config, tokens, passwords: PasswordHasher::new(), statements }))
+    Ok(AppState::new(Inner { db, config, tokens, passwords: PasswordHasher::new(), media, statements }))
 }
 
 impl Application {

@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::accounts::password::PasswordHasher;
 use crate::config::Config;
+use crate::media::MediaStore;
 use crate::sessions::tokens::TokenKeys;
 
 #[derive(Clone)]
@@ -16,6 +17,7 @@ pub struct Inner {
     pub config: Config,
     pub tokens: TokenKeys,
     pub passwords: PasswordHasher,
+    pub media: MediaStore,
     /// SQL statements sent so far; tests read it to prove batching.
     pub statements: Arc<AtomicU64>,
 }

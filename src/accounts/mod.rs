@@ -2,4 +2,5 @@
 pub mod password;
 pub mod resolver;
 pub mod service;
+pub mod update;
 pub mod validate;

@@ -1,7 +1,8 @@
 //! GraphQL face of accounts: the User type, signup, signin, me, user(id).
-use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject, ID};
 
 use crate::accounts::service::{self, SignupData};
+use crate::accounts::update::{self, AccountChanges};
 use crate::admin::plans::SubscriptionPlan;
 use crate::entities::enums::{AccountStatus, AccountType, Role};
 use crate::entities::user;
@@ -9,7 +10,7 @@ use crate::error::{into_payload, GqlResultExt, UserError};
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{load_error, Loaders};
 use crate::graphql::scalars::DateTime;
-use crate::profiles::resolver::Profile;
+use crate::profiles::resolver::{upload_value, Profile};
 use crate::sessions::resolver::AuthTokens;
 
 /// A Tessera account. Private fields are null unless the viewer is the user, staff or an admin.
@@ -145,6 +146,26 @@ pub struct SigninPayload {
     pub user_errors: Vec<UserError>,
 }
 
+/// Omitted fields are left as they are; null clears a field that may be empty.
+#[derive(InputObject)]
+pub struct UpdateAccountInput {
+    /// A new email: emailConfirmed becomes false and a confirmation email is sent to it.
+    pub email: MaybeUndefined<String>,
+    pub username: MaybeUndefined<String>,
+    pub full_name: MaybeUndefined<String>,
+    pub first_name: MaybeUndefined<String>,
+    pub last_name: MaybeUndefined<String>,
+    pub phone_number: MaybeUndefined<String>,
+    /// Null to drop the plan.
+    pub subscription_plan_id: MaybeUndefined<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateAccountPayload {
+    pub user: Option<User>,
+    pub user_errors: Vec<UserError>,
+}
+
 #[derive(Default)]
 pub struct AccountsQuery;
 
@@ -186,6 +207,10 @@ impl AccountsMutation {
             first_name: input.first_name,
             last_name: input.last_name,
             phone_number: input.phone_number,
+            display_pic: match &input.display_pic {
+                Some(upload) => Some(upload_value(ctx, upload)?),
+                None => None,
+            },
         };
         into_payload(
             service::signup(state, data).await,
@@ -201,6 +226,25 @@ impl AccountsMutation {
             service::signin(ctx.state(), &input.login, &input.password, info.user_agent.clone(), info.ip.clone()).await,
             |(user, tokens)| SigninPayload { tokens: Some(tokens.into()), user: Some(User::for_owner(user)), user_errors: vec![] },
             |user_errors| SigninPayload { tokens: None, user: None, user_errors },
+        )
+    }
+
+    /// Changes the signed-in user's account: email, username, names, phone, plan.
+    async fn update_account(&self, ctx: &Context<'_>, input: UpdateAccountInput) -> async_graphql::Result<UpdateAccountPayload> {
+        let viewer = ctx.viewer().gql()?;
+        let changes = AccountChanges {
+            email: input.email,
+            username: input.username,
+            full_name: input.full_name,
+            first_name: input.first_name,
+            last_name: input.last_name,
+            phone_number: input.phone_number,
+            subscription_plan_id: input.subscription_plan_id.map_value(|id| id.0),
+        };
+        into_payload(
+            update::update_account(ctx.state(), &viewer.user_id, changes).await,
+            |updated| UpdateAccountPayload { user: Some(User::new(updated.user)), user_errors: vec![] },
+            |user_errors| UpdateAccountPayload { user: None, user_errors },
         )
     }
 }

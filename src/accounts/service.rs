@@ -8,6 +8,7 @@ use crate::accounts::password;
 use crate::accounts::validate::{self, Email, PhoneNumber, Username};
 use crate::entities::enums::{AccountStatus, AccountType, Role};
 use crate::entities::{profile, user};
+use crate::media;
 use crate::error::{unique_violation, AppError, Problems, ServiceError, ServiceResult, UserError, UserErrorCode};
 use crate::sessions::service::{self as sessions, IssuedTokens};
 use crate::state::AppState;
@@ -22,6 +23,7 @@ pub struct SignupData {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub phone_number: Option<String>,
+    pub display_pic: Option<async_graphql::UploadValue>,
 }
 
 /// What signup has checked and will store.
@@ -137,7 +139,12 @@ pub fn taken_from_violation(error: &sea_orm::DbErr, prefix: &str) -> Option<Serv
 }
 
 /// Inserts a user and their empty profile inside `txn`.
-pub async fn insert_account(txn: &DatabaseTransaction, account: &NewAccount, password_hash: String) -> Result<user::Model, sea_orm::DbErr> {
+pub async fn insert_account(
+    txn: &DatabaseTransaction,
+    account: &NewAccount,
+    password_hash: String,
+    display_pic_key: Option<String>,
+) -> Result<user::Model, sea_orm::DbErr> {
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
     let model = user::ActiveModel {
@@ -172,7 +179,7 @@ pub async fn insert_account(txn: &DatabaseTransaction, account: &NewAccount, pas
         city: Set(None),
         interests: Set("[]".into()),
         monthly_sub_keys: Set(None),
-        display_pic_key: Set(None),
+        display_pic_key: Set(display_pic_key),
         updated_at: Set(now),
     }
     .insert(txn)
@@ -181,23 +188,47 @@ pub async fn insert_account(txn: &DatabaseTransaction, account: &NewAccount, pas
 }
 
 /// Creates an ACTIVE account with an unconfirmed email.
-pub async fn signup(state: &AppState, data: SignupData) -> ServiceResult<user::Model> {
+pub async fn signup(state: &AppState, mut data: SignupData) -> ServiceResult<user::Model> {
     let mut problems = Problems::default();
     let account = validate_signup(state, &data, &mut problems);
     if let Some(account) = &account {
         check_taken(state, Some(&account.email), account.username.as_ref(), account.phone.as_ref(), None, "input", &mut problems)
             .await?;
     }
+    let picture = match data.display_pic.take() {
+        Some(upload) => match media::check_upload(state, upload, &["input", "displayPic"]).await? {
+            Ok(checked) => Some(checked),
+            Err(error) => {
+                problems.push(error);
+                None
+            }
+        },
+        None => None,
+    };
     problems.check()?;
     let account = account.expect("no problems means the account parsed");
     let hash = state.passwords.hash(&data.password).await?;
-    let txn = state.db.begin().await?;
-    let user = match insert_account(&txn, &account, hash).await {
-        Ok(user) => user,
-        Err(error) => return Err(taken_from_violation(&error, "input").unwrap_or_else(|| error.into())),
+    // The picture is stored first and removed again if the account is not.
+    let picture_key = match picture {
+        Some(checked) => Some(media::put_checked(state, checked).await?),
+        None => None,
     };
-    txn.commit().await.map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?;
-    Ok(user)
+    let created = async {
+        let txn = state.db.begin().await?;
+        let user = insert_account(&txn, &account, hash, picture_key.clone()).await?;
+        txn.commit().await?;
+        Ok::<_, sea_orm::DbErr>(user)
+    }
+    .await;
+    match created {
+        Ok(user) => Ok(user),
+        Err(error) => {
+            if let Some(key) = &picture_key {
+                state.media.delete_quietly(key).await;
+            }
+            Err(taken_from_violation(&error, "input").unwrap_or_else(|| error.into()))
+        }
+    }
 }
 
 fn invalid_credentials() -> ServiceError {
@@ -265,6 +296,7 @@ pub async fn create_admin(state: &AppState, email: &str, username: Option<&str>,
         first_name: None,
         last_name: None,
         phone_number: None,
+        display_pic: None,
     };
     let Some(mut account) = validate_signup(state, &data, &mut problems) else {
         return Err(problems.check().expect_err("an unparsed account has problems"));
@@ -290,7 +322,7 @@ pub async fn create_admin(state: &AppState, email: &str, username: Option<&str>,
         }
         None => {
             account.role = Role::Admin;
-            insert_account(&txn, &account, hash)
+            insert_account(&txn, &account, hash, None)
                 .await
                 .map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?
         }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::entities::{profile, subscription_plan, user};
@@ -38,18 +38,32 @@ by_key_loader!(PlanLoader, subscription_plan::Entity, subscription_plan::Model, 
 /// The loaders of one request. They cache for the request's lifetime only, so
 /// a later request never sees stale rows.
 pub struct Loaders {
-    pub users: DataLoader<UserLoader>,
-    pub profiles: DataLoader<ProfileLoader>,
-    pub plans: DataLoader<PlanLoader>,
+    pub users: DataLoader<UserLoader, HashMapCache>,
+    pub profiles: DataLoader<ProfileLoader, HashMapCache>,
+    pub plans: DataLoader<PlanLoader, HashMapCache>,
 }
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection) -> Self {
         Loaders {
-            users: DataLoader::new(UserLoader(db.clone()), tokio::spawn),
-            profiles: DataLoader::new(ProfileLoader(db.clone()), tokio::spawn),
-            plans: DataLoader::new(PlanLoader(db.clone()), tokio::spawn),
+            users: DataLoader::with_cache(UserLoader(db.clone()), tokio::spawn, HashMapCache::default()),
+            profiles: DataLoader::with_cache(ProfileLoader(db.clone()), tokio::spawn, HashMapCache::default()),
+            plans: DataLoader::with_cache(PlanLoader(db.clone()), tokio::spawn, HashMapCache::default()),
         }
+    }
+
+    /// Loads the profiles and plans of a list of users in one statement each,
+    /// before the list's items ask for them one by one. The per-item loads
+    /// then hit the cache, so the statement count cannot depend on how the
+    /// executor happens to split the items into batches.
+    pub async fn prime_users(&self, users: &[&user::Model]) -> Result<(), AppError> {
+        self.users.feed_many(users.iter().map(|u| (u.id.clone(), (*u).clone()))).await;
+        self.profiles.load_many(users.iter().map(|u| u.id.clone())).await.map_err(load_error)?;
+        let plan_ids: Vec<String> = users.iter().filter_map(|u| u.subscription_plan_id.clone()).collect();
+        if !plan_ids.is_empty() {
+            self.plans.load_many(plan_ids).await.map_err(load_error)?;
+        }
+        Ok(())
     }
 }
 

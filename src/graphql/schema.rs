@@ -3,14 +3,14 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::accounts::resolver::{AccountsMutation, AccountsQuery};
 use crate::admin::plans::PlansQuery;
-use crate::profiles::resolver::ProfilesQuery;
+use crate::profiles::resolver::{ProfilesMutation, ProfilesQuery};
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
 
 #[derive(MergedObject, Default)]
 pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, SessionsMutation);
+pub struct Mutation(AccountsMutation, ProfilesMutation, SessionsMutation);
 
 pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;
 

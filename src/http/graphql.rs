@@ -78,8 +78,10 @@ pub async fn post_handler(
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let config = &state.app.config;
     let is_multipart = content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/"));
-    // Uploads get room for one file on top of the operation itself.
-    let limit = if is_multipart { config.max_upload_bytes + config.max_body_bytes } else { config.max_body_bytes };
+    // A file a little over the limit is read and answered with a
+    // FILE_TOO_LARGE userError; a far larger one is cut off here, unread.
+    let file_cutoff = config.max_upload_bytes.saturating_mul(2);
+    let limit = if is_multipart { file_cutoff + config.max_body_bytes } else { config.max_body_bytes };
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|length| length > limit) {
         return error_response(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large.");
@@ -90,7 +92,7 @@ pub async fn post_handler(
     )
     .compat();
     let options = MultipartOptions::default()
-        .max_file_size(state.app.config.max_upload_bytes)
+        .max_file_size(file_cutoff)
         .max_num_files(1);
     let batch = match async_graphql::http::receive_batch_body(content_type, reader, options).await {
         Ok(batch) => batch,

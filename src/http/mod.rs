@@ -21,6 +21,7 @@ pub struct HttpState {
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
+        .route("/media/{key}", get(crate::media::route::get_media))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(TraceLayer::new_for_http())

@@ -1,12 +1,13 @@
 //! GraphQL face of profiles: the Profile type, profile(userId), profiles(userIds).
-use async_graphql::{Context, Enum, Object, ID};
+use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, SimpleObject, Upload, ID};
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::resolver::User;
 use crate::entities::enums::{AccountStatus, AccountType, Gender};
 use crate::entities::{profile, user};
-use crate::error::{AppError, GqlResultExt};
+use crate::error::{into_payload, AppError, GqlResultExt, UserError};
+use crate::profiles::service::{self, ProfileChanges};
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{load_error, Loaders};
 use crate::graphql::scalars::{Date, DateTime};
@@ -180,6 +181,7 @@ async fn visible_profiles(ctx: &Context<'_>, ids: Vec<String>) -> async_graphql:
         .filter_map(|id| users.get(id))
         .filter(|u| u.status == AccountStatus::Active || viewer.role.is_staff() || u.id == viewer.user_id)
         .collect();
+    loaders.prime_users(&visible).await.gql()?;
     let profiles = loaders
         .profiles
         .load_many(visible.iter().map(|u| u.id.clone()))
@@ -216,5 +218,70 @@ mod tests {
         let json = serde_json::to_string(&vec![Interest::NightWalks, Interest::Coffee]).unwrap();
         assert_eq!(json, r#"["NIGHT_WALKS","COFFEE"]"#);
         assert_eq!(parse_interests(&json), vec![Interest::NightWalks, Interest::Coffee]);
+    }
+}
+
+/// Every field is optional: an omitted field is left as it is; an explicit null clears it.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    pub full_name: MaybeUndefined<String>,
+    pub gender: MaybeUndefined<Gender>,
+    /// JPEG or PNG, at most 2 MiB. Null removes the current picture.
+    pub display_pic: MaybeUndefined<Upload>,
+    /// Creators only; a whole number from 0 up.
+    pub monthly_sub_keys: MaybeUndefined<i32>,
+    pub state: MaybeUndefined<String>,
+    pub city: MaybeUndefined<String>,
+    /// Replaces the whole list; duplicates are dropped.
+    pub interests: MaybeUndefined<Vec<Interest>>,
+    /// At most 1000 characters.
+    pub bio: MaybeUndefined<String>,
+    /// Not in the future.
+    pub birth_date: MaybeUndefined<Date>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateProfilePayload {
+    pub profile: Option<Profile>,
+    pub user_errors: Vec<UserError>,
+}
+
+/// Reads an Upload's file from the request.
+pub fn upload_value(ctx: &Context<'_>, upload: &Upload) -> async_graphql::Result<async_graphql::UploadValue> {
+    upload
+        .value(ctx)
+        .map_err(|_| AppError::BadInput("The uploaded file is missing from the request.".into()))
+        .gql()
+}
+
+#[derive(Default)]
+pub struct ProfilesMutation;
+
+#[Object]
+impl ProfilesMutation {
+    /// Changes the signed-in user's profile.
+    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> async_graphql::Result<UpdateProfilePayload> {
+        let viewer = ctx.viewer().gql()?;
+        let display_pic = match input.display_pic {
+            MaybeUndefined::Undefined => MaybeUndefined::Undefined,
+            MaybeUndefined::Null => MaybeUndefined::Null,
+            MaybeUndefined::Value(upload) => MaybeUndefined::Value(upload_value(ctx, &upload)?),
+        };
+        let changes = ProfileChanges {
+            full_name: input.full_name,
+            gender: input.gender,
+            display_pic,
+            monthly_sub_keys: input.monthly_sub_keys,
+            state: input.state,
+            city: input.city,
+            interests: input.interests,
+            bio: input.bio,
+            birth_date: input.birth_date.map_value(|d| d.0),
+        };
+        into_payload(
+            service::update_profile(ctx.state(), &viewer.user_id, changes).await,
+            |(owner, model)| UpdateProfilePayload { profile: Some(Profile::new(owner, model)), user_errors: vec![] },
+            |user_errors| UpdateProfilePayload { profile: None, user_errors },
+        )
     }
 }

@@ -60,6 +60,9 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
         refresh_token_ttl: Duration::from_secs(30 * 86_400),
         max_body_bytes: 1024 * 1024,
         max_upload_bytes: 2 * 1024 * 1024,
+        media_store_url: None,
+        media_s3_endpoint: None,
+        media_public_url: None,
         default_phone_region: "US".into(),
         database_max_connections: 8,
     }
@@ -174,4 +177,66 @@ pub fn user_error_codes(payload: &Value) -> Vec<(String, String)> {
             (field, e["code"].as_str().unwrap_or("").to_owned())
         })
         .collect()
+}
+
+/// A GraphQL multipart request (the spec's operations + map + file parts)
+/// with one file at `variables.<path>`.
+pub async fn gql_upload(
+    app: &TestApp,
+    query: &str,
+    variables: Value,
+    file_path: &str,
+    file_name: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+    token: Option<&str>,
+) -> (reqwest::StatusCode, Value) {
+    let operations = json!({ "query": query, "variables": variables });
+    let map = json!({ "0": [format!("variables.{file_path}")] });
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(content_type).unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", map.to_string())
+        .part("0", part);
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        // Uploads are multipart: a preflight header proves a real client sent it.
+        .header("Apollo-Require-Preflight", "true")
+        .multipart(form);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// A real PNG of the given size.
+pub fn png_bytes(width: u32, height: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::new_rgb8(width, height).write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// A real JPEG of the given size.
+pub fn jpeg_bytes(width: u32, height: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::new_rgb8(width, height).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// Files under the default media folder.
+pub fn stored_media(app: &TestApp) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(app.data_dir.join("media"))
+        .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The key at the end of a displayPicUrl.
+pub fn key_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_owned()
 }

@@ -2,8 +2,10 @@
 //! fresh database per test (SQLite, or PostgreSQL when TESSERA_TEST_DB=postgres).
 mod helpers;
 
+mod account_updates;
 mod accounts;
 mod auth;
 mod http;
+mod media;
 mod profiles;
 mod sessions;

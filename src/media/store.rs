@@ -1,0 +1,98 @@
+//! Where pictures live: a folder by default, S3 (or any S3-compatible store)
+//! in production, both through object_store. Keys are random and immutable.
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{GetResult, ObjectStore, PutPayload};
+
+use super::image_check::ImageKind;
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct MediaStore {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+}
+
+impl MediaStore {
+    /// `file:///abs/dir` (or a plain path) or `s3://bucket/prefix`. For S3,
+    /// credentials and region come from the usual AWS_* variables.
+    pub fn open(url: &str, s3_endpoint: Option<&str>) -> anyhow::Result<MediaStore> {
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                bail!("MEDIA_STORE_URL `{url}` names no bucket");
+            }
+            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if std::env::var("AWS_DEFAULT_REGION").is_err() && std::env::var("AWS_REGION").is_err() {
+                builder = builder.with_region("us-east-1");
+            }
+            if let Some(endpoint) = s3_endpoint {
+                builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
+            }
+            let store = builder.build().context("configuring the S3 media store")?;
+            return Ok(MediaStore { store: Arc::new(store), prefix: Path::from(prefix.trim_matches('/')) });
+        }
+        let dir = url.strip_prefix("file://").unwrap_or(url);
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the media folder {dir}"))?;
+        let store = LocalFileSystem::new_with_prefix(dir).with_context(|| format!("opening the media folder {dir}"))?;
+        Ok(MediaStore { store: Arc::new(store), prefix: Path::default() })
+    }
+
+    /// A fresh random key: nothing of the client's file name goes into it.
+    pub fn new_key(kind: ImageKind) -> String {
+        format!("{}.{}", uuid::Uuid::new_v4().simple(), kind.extension())
+    }
+
+    /// Keys we make are 32 hex digits and an extension; anything else is not ours.
+    pub fn parse_key(key: &str) -> Option<ImageKind> {
+        let (id, extension) = key.split_once('.')?;
+        let ours = id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !ours {
+            return None;
+        }
+        ImageKind::from_extension(extension)
+    }
+
+    fn path(&self, key: &str) -> Path {
+        self.prefix.child(key)
+    }
+
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), AppError> {
+        self.store
+            .put(&self.path(key), PutPayload::from(Bytes::from(bytes)))
+            .await
+            .map_err(|e| AppError::internal("storing a picture", e))?;
+        Ok(())
+    }
+
+    /// None when there is no such object.
+    pub async fn get(&self, key: &str) -> Result<Option<GetResult>, AppError> {
+        match self.store.get(&self.path(key)).await {
+            Ok(result) => Ok(Some(result)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(AppError::internal("reading a picture", error)),
+        }
+    }
+
+    /// Deletes an object; a failure is logged, not raised: by then the
+    /// database no longer points at it, so it is garbage, not data.
+    pub async fn delete_quietly(&self, key: &str) {
+        match self.store.delete(&self.path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(error) => tracing::warn!(%key, %error, "could not delete a stored picture"),
+        }
+    }
+
+    pub async fn exists(&self, key: &str) -> Result<bool, AppError> {
+        match self.store.head(&self.path(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(error) => Err(AppError::internal("checking a picture", error)),
+        }
+    }
+}
