@@ -240,3 +240,42 @@ pub fn stored_media(app: &TestApp) -> Vec<String> {
 pub fn key_of(url: &str) -> String {
     url.rsplit('/').next().unwrap().to_owned()
 }
+
+/// An S3-compatible server (moto) on a free loopback port, stopped on drop.
+pub struct S3Server {
+    pub endpoint: String,
+    child: std::process::Child,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts moto's S3 server and creates `bucket` in it.
+pub async fn start_s3(bucket: &str) -> S3Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+    let child = std::process::Command::new(&program)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{program}` ({e}): install it with `pip install 'moto[server]'` (.ci/run does)"));
+    let server = S3Server { endpoint: format!("http://127.0.0.1:{port}"), child };
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(&server.endpoint).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let created = client.put(format!("{}/{bucket}", server.endpoint)).send().await.expect("the S3 server answers");
+    assert!(created.status().is_success(), "bucket creation failed: {}", created.status());
+    // Any credentials do for moto; the real AWS_* variables are read the same way.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "tessera-test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "tessera-test-secret");
+    server
+}

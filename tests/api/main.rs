@@ -8,4 +8,5 @@ mod auth;
 mod http;
 mod media;
 mod profiles;
+mod s3;
 mod sessions;
