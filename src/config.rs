@@ -63,6 +63,38 @@ pub struct Settings {
     #[arg(long, env = "MEDIA_PUBLIC_URL", global = true)]
     pub media_public_url: Option<String>,
 
+    /// Failed signins of one account within SIGNIN_LOCKOUT_WINDOW before further attempts are refused.
+    #[arg(long, env = "SIGNIN_MAX_FAILURES", default_value_t = 10, global = true)]
+    pub signin_max_failures: u32,
+
+    /// How long failed signins count against an account.
+    #[arg(long, env = "SIGNIN_LOCKOUT_WINDOW", default_value = "15m", value_parser = parse_duration, global = true)]
+    pub signin_lockout_window: Duration,
+
+    /// Credential-taking operations (signin, refreshTokens, changePassword, resetPassword, confirmEmail, deleteAccount) allowed per client IP per minute.
+    #[arg(long, env = "CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE", default_value_t = 60, global = true)]
+    pub credential_attempts_per_ip_per_minute: u32,
+
+    /// Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<String>,
+
+    /// Origins allowed to call the API from a browser (comma-separated), or `*`. Default: none.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Whether the schema can be introspected (development tools, codegen).
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub graphql_introspection: bool,
+
+    /// Whether GET /graphql shows GraphiQL to a browser.
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub graphiql: bool,
+
+    /// Largest query complexity (roughly, the number of fields a query selects).
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 1000, global = true)]
+    pub max_query_complexity: usize,
+
     /// Region assumed for phone numbers written without a +country prefix (ISO 3166 code).
     #[arg(long, env = "DEFAULT_PHONE_REGION", default_value = "US", global = true)]
     pub default_phone_region: String,
@@ -111,6 +143,50 @@ pub struct Config {
     pub media_public_url: Option<String>,
     pub default_phone_region: phonenumber::country::Id,
     pub database_max_connections: u32,
+    pub signin_max_failures: u32,
+    pub signin_lockout_window: Duration,
+    pub credential_attempts_per_ip_per_minute: u32,
+    pub trusted_proxies: Vec<IpNet>,
+    pub cors_allowed_origins: Vec<String>,
+    pub graphql_introspection: bool,
+    pub graphiql: bool,
+    pub max_query_complexity: usize,
+}
+
+/// An IP network: an address and a prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub address: std::net::IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(text: &str) -> Option<IpNet> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a.parse::<std::net::IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (text.parse().ok()?, None),
+        };
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { address, prefix })
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::*;
+        match (self.address, ip) {
+            (V4(net), V4(ip)) => {
+                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (V6(net), V6(ip)) => {
+                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            (V6(_), V4(ip)) => self.contains(std::net::IpAddr::V6(ip.to_ipv6_mapped())),
+            (V4(_), V6(ip)) => ip.to_ipv4_mapped().is_some_and(|v4| self.contains(std::net::IpAddr::V4(v4))),
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -161,6 +237,12 @@ impl Config {
             .to_ascii_uppercase()
             .parse()
             .map_err(|_| anyhow::anyhow!("DEFAULT_PHONE_REGION `{}` is not a region code", settings.default_phone_region))?;
+        let trusted_proxies = settings
+            .trusted_proxies
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| IpNet::parse(p).ok_or_else(|| anyhow::anyhow!("TRUSTED_PROXIES: `{p}` is not an IP address or CIDR")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let media_store_url = match settings.media_store_url {
             Some(url) if !url.trim().is_empty() => url,
             _ => std::path::absolute(settings.data_dir.join("media"))
@@ -184,6 +266,19 @@ impl Config {
             media_public_url: settings.media_public_url.map(|u| u.trim_end_matches('/').to_owned()),
             default_phone_region,
             database_max_connections: settings.database_max_connections.max(1),
+            signin_max_failures: settings.signin_max_failures.max(1),
+            signin_lockout_window: settings.signin_lockout_window,
+            credential_attempts_per_ip_per_minute: settings.credential_attempts_per_ip_per_minute.max(1),
+            trusted_proxies,
+            cors_allowed_origins: settings
+                .cors_allowed_origins
+                .iter()
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            graphql_introspection: settings.graphql_introspection,
+            graphiql: settings.graphiql,
+            max_query_complexity: settings.max_query_complexity.max(50),
         })
     }
 }
@@ -235,6 +330,20 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5y").is_err());
         assert!(parse_duration("abc").is_err());
+    }
+
+    #[test]
+    fn networks_contain_their_addresses() {
+        let net = IpNet::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        let one = IpNet::parse("127.0.0.1").unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(one.contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        assert!(IpNet::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
+        assert!(IpNet::parse("10.0.0.0/33").is_none());
+        assert!(IpNet::parse("nope").is_none());
     }
 
     #[test]

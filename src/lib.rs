@@ -18,6 +18,8 @@ pub mod graphql;
 pub mod http;
 /// Display pictures in an object store.
 pub mod media;
+/// Rate limits shared by every instance through the database.
+pub mod ratelimit;
 /// Profile reads and updates.
 pub mod profiles;
 /// Sessions, access and refresh tokens.

@@ -45,11 +45,9 @@ impl Application {
         // With port 0 the real port is known only now.
         config.listen_addr.set_port(port);
         let state = build_state(config).await?;
-        let schema = Arc::new(
-            schema::builder()
-                .finish(),
-        );
+        let schema = Arc::new(schema::with_limits(schema::builder(), &state.config).finish());
         let router = http::router(HttpState { app: state.clone(), schema });
+        spawn_sweeper(state.clone());
         tracing::info!(
             address = %state.config.listen_addr,
             database = %redact_url(&state.config.database_url),
@@ -77,6 +75,19 @@ impl Application {
             .with_graceful_shutdown(stop)
             .await
     }
+}
+
+/// Drops rate-limit buckets whose window has passed, every few minutes.
+fn spawn_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            if let Err(error) = crate::ratelimit::sweep(&state).await {
+                tracing::warn!(error = ?error, "rate-limit sweep failed");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -221,6 +221,7 @@ impl AccountsMutation {
 
     /// Starts a new session. Deactivated and suspended accounts get ACCOUNT_INACTIVE / ACCOUNT_SUSPENDED.
     async fn signin(&self, ctx: &Context<'_>, input: SigninInput) -> async_graphql::Result<SigninPayload> {
+        crate::ratelimit::credential_attempt(ctx).await.gql()?;
         let info = ctx.request_info();
         into_payload(
             service::signin(ctx.state(), &input.login, &input.password, info.user_agent.clone(), info.ip.clone()).await,

@@ -9,6 +9,7 @@ use crate::accounts::validate::{self, Email, PhoneNumber, Username};
 use crate::entities::enums::{AccountStatus, AccountType, Role};
 use crate::entities::{profile, user};
 use crate::media;
+use crate::ratelimit;
 use crate::error::{unique_violation, AppError, Problems, ServiceError, ServiceResult, UserError, UserErrorCode};
 use crate::sessions::service::{self as sessions, IssuedTokens};
 use crate::state::AppState;
@@ -248,17 +249,31 @@ pub async fn signin(
         None
     } else {
         user::Entity::find()
-            .filter(Condition::any().add(user::Column::EmailLower.eq(login.clone())).add(user::Column::UsernameLower.eq(login)))
+            .filter(Condition::any().add(user::Column::EmailLower.eq(login.clone())).add(user::Column::UsernameLower.eq(login.clone())))
             .one(&state.db)
             .await?
     };
+    // Failures count per account (per login when there is none, which looks
+    // the same from outside). Past the limit even the right password is
+    // refused until the window passes.
+    let failures = format!("signin-failures:{}", found.as_ref().map(|u| u.id.as_str()).unwrap_or(login.as_str()));
+    if let Some(count) = ratelimit::peek(state, &failures).await? {
+        if count.count >= state.config.signin_max_failures {
+            return Err(AppError::RateLimited { retry_after_secs: count.retry_after_secs(Utc::now()) }.into());
+        }
+    }
     // Always verify, against a dummy hash when there is no account, so that
     // the answer's timing does not tell which logins exist.
     let matches = state.passwords.verify(password, found.as_ref().map(|u| u.password_hash.as_str())).await?;
     let user = match found {
         Some(user) if matches => user,
-        _ => return Err(invalid_credentials()),
+        _ => {
+            let window = chrono::Duration::from_std(state.config.signin_lockout_window).unwrap_or(chrono::Duration::minutes(15));
+            ratelimit::hit(state, &failures, window).await?;
+            return Err(invalid_credentials());
+        }
     };
+    ratelimit::clear(state, &failures).await?;
     // Status is told only to someone who knows the password.
     match user.status {
         AccountStatus::Active => {}

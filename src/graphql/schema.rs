@@ -23,3 +23,22 @@ pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 pub fn sdl() -> String {
     builder().finish().sdl()
 }
+
+/// The protections async-graphql leaves off by default.
+pub fn with_limits(
+    builder: SchemaBuilder<Query, Mutation, EmptySubscription>,
+    config: &crate::config::Config,
+) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    let builder = builder
+        .extension(crate::graphql::limits::RequestLimits)
+        .limit_complexity(config.max_query_complexity)
+        .limit_directives(8)
+        .limit_recursive_depth(64)
+        // "Did you mean ...?" would tell a stranger the names of fields.
+        .disable_suggestions();
+    if config.graphql_introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
+}

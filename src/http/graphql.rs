@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use futures::TryStreamExt;
 use serde_json::json;
 use tokio_util::compat::TokioAsyncReadCompatExt;
+use tracing::Instrument;
 
 use super::HttpState;
 use crate::graphql::context::RequestInfo;
@@ -38,7 +39,7 @@ pub async fn get_handler(
     uri: axum::http::Uri,
 ) -> Response {
     let query = uri.query().unwrap_or_default();
-    if query.is_empty() && wants_html(&headers) {
+    if query.is_empty() && wants_html(&headers) && state.app.config.graphiql {
         return Html(GraphiQLSource::build().endpoint("/graphql").title("Tessera").finish()).into_response();
     }
     let request = match async_graphql::http::parse_query_string(query) {
@@ -76,6 +77,13 @@ pub async fn post_handler(
     body: Body,
 ) -> Response {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if needs_preflight_proof(content_type.as_deref()) && !has_preflight_header(&headers) {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "This request could be a cross-site request forgery: send it as application/json, or add a non-empty Apollo-Require-Preflight (or X-Apollo-Operation-Name, GraphQL-Require-Preflight) header.",
+        );
+    }
     let config = &state.app.config;
     let is_multipart = content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/"));
     // A file a little over the limit is read and answered with a
@@ -107,6 +115,38 @@ pub async fn post_handler(
     execute(&state, method, &headers, peer, request).await
 }
 
+/// Content types a browser may send cross-site without a CORS preflight
+/// (or none at all): a request with one of them must prove it is not a
+/// forgery, as Apollo Server's CSRF prevention does.
+fn needs_preflight_proof(content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else { return true };
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    matches!(essence.as_str(), "" | "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data")
+}
+
+fn has_preflight_header(headers: &HeaderMap) -> bool {
+    ["apollo-require-preflight", "x-apollo-operation-name", "graphql-require-preflight"]
+        .iter()
+        .any(|name| headers.get(*name).is_some_and(|v| !v.as_bytes().is_empty()))
+}
+
+/// The client's address: the socket's peer, or, when the peer is a trusted
+/// proxy, the nearest untrusted address in X-Forwarded-For.
+pub fn client_ip(peer: std::net::IpAddr, headers: &HeaderMap, trusted: &[crate::config::IpNet]) -> std::net::IpAddr {
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded.iter().rev().copied().find(|ip| !is_trusted(*ip)).or(forwarded.first().copied()).unwrap_or(peer)
+}
+
 fn parse_error_response(error: async_graphql::ParseRequestError) -> Response {
     use async_graphql::ParseRequestError as E;
     match error {
@@ -132,20 +172,72 @@ async fn execute(
     peer: SocketAddr,
     request: async_graphql::Request,
 ) -> Response {
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let auth = match authenticate(&state.app, authorization).await {
-        Ok(auth) => auth,
-        Err(error) => {
-            tracing::error!(error = ?error, "authentication lookup failed");
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "Internal error.");
+    let request_id = request_id(headers);
+    let span = tracing::info_span!("graphql", request_id = %request_id);
+    async move {
+        let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let auth = match authenticate(&state.app, authorization).await {
+            Ok(auth) => auth,
+            Err(error) => {
+                tracing::error!(error = ?error, "authentication lookup failed");
+                let body = json!({ "errors": [{ "message": "Internal error.", "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
+                return (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+            }
+        };
+        let info = RequestInfo {
+            auth,
+            user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            ip: Some(client_ip(peer.ip(), headers, &state.app.config.trusted_proxies).to_string()),
+        };
+        let request = request.data(info).data(Loaders::new(&state.app.db)).data(state.app.clone());
+        let response = normalize_errors(state.schema.execute(request).await, &request_id);
+        async_graphql_axum::GraphQLResponse::from(response).into_response()
+    }
+    .instrument(span)
+    .await
+}
+
+/// A request id from a well-formed X-Request-Id header, or a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Every error a client sees carries `extensions.code`. Errors that
+/// async-graphql raised itself get GRAPHQL_PARSE_FAILED or
+/// GRAPHQL_VALIDATION_FAILED (or BAD_USER_INPUT for a bad argument value);
+/// anything else without a code is a bug, answered as INTERNAL, never with
+/// its details.
+fn normalize_errors(mut response: async_graphql::Response, request_id: &str) -> async_graphql::Response {
+    let request_failed = response.data == async_graphql::Value::Null;
+    for error in &mut response.errors {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .and_then(|v| if let async_graphql::Value::String(s) = v { Some(s.clone()) } else { None });
+        let code = match code {
+            Some(code) => code,
+            None if request_failed && error.message.trim_start().starts_with("-->") => "GRAPHQL_PARSE_FAILED".to_owned(),
+            None if error.message.starts_with("Invalid value for argument") || error.message.starts_with("Failed to parse") => {
+                "BAD_USER_INPUT".to_owned()
+            }
+            None if request_failed => "GRAPHQL_VALIDATION_FAILED".to_owned(),
+            None => {
+                tracing::error!(message = %error.message, path = ?error.path, "an error without a code reached a client");
+                error.message = "Internal error.".to_owned();
+                "INTERNAL".to_owned()
+            }
+        };
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if code == "INTERNAL" {
+            extensions.set("requestId", request_id);
         }
-    };
-    let info = RequestInfo {
-        auth,
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        ip: Some(peer.ip().to_string()),
-    };
-    let request = request.data(info).data(Loaders::new(&state.app.db)).data(state.app.clone());
-    let response = state.schema.execute(request).await;
-    async_graphql_axum::GraphQLResponse::from(response).into_response()
+        extensions.set("code", code);
+    }
+    response
 }

@@ -6,6 +6,10 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::graphql::schema::TesseraSchema;
@@ -19,11 +23,38 @@ pub struct HttpState {
 }
 
 pub fn router(state: HttpState) -> Router {
+    let cors = cors(&state.app.config.cors_allowed_origins);
     Router::new()
         .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
         .route("/media/{key}", get(crate::media::route::get_media))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .layer(cors)
         .layer(TraceLayer::new_for_http())
+        // A panic is a bug: answer a bare 500 and keep serving.
+        .layer(CatchPanicLayer::custom(|_| {
+            let body = r#"{"errors":[{"message":"Internal error.","extensions":{"code":"INTERNAL"}}]}"#;
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+        }))
         .with_state(state)
+}
+
+/// Browsers may call from the configured origins only. Tokens travel in the
+/// Authorization header, never in cookies, so credentials are never allowed.
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("apollo-require-preflight"),
+            HeaderName::from_static("x-apollo-operation-name"),
+            HeaderName::from_static("graphql-require-preflight"),
+        ])
+        .max_age(std::time::Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        return layer.allow_origin(AllowOrigin::any());
+    }
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    layer.allow_origin(AllowOrigin::list(allowed))
 }

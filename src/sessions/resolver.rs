@@ -106,6 +106,7 @@ pub struct SessionsMutation;
 impl SessionsMutation {
     /// Trades a refresh token for new tokens; the old refresh token stops working. Presenting an already-used refresh token ends that whole session.
     async fn refresh_tokens(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<RefreshTokensPayload> {
+        crate::ratelimit::credential_attempt(ctx).await.gql()?;
         into_payload(
             service::refresh(ctx.state(), &refresh_token).await,
             |tokens| RefreshTokensPayload { tokens: Some(tokens.into()), user_errors: vec![] },

@@ -58,6 +58,15 @@ async fn bad_tokens_are_unauthenticated() {
     let mut no_type = claims(&alice.id, &sid, now, now + 600);
     no_type["typ"] = json!("refresh");
     let wrong_type = encode(&Header::default(), &no_type, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+    let without = |claim: &str| {
+        let mut c = claims(&alice.id, &sid, now, now + 600);
+        c.as_object_mut().unwrap().remove(claim);
+        encode(&Header::default(), &c, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
+    };
+    let (no_aud, no_iss, no_iat, no_exp) = (without("aud"), without("iss"), without("iat"), without("exp"));
+    let mut foreign = claims(&alice.id, &sid, now, now + 600);
+    foreign["aud"] = json!("another-api");
+    let wrong_audience = encode(&Header::default(), &foreign, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
     let unknown_session = encode(&Header::default(), &claims(&alice.id, "no-such-session", now, now + 600), &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
 
     for (name, token) in [
@@ -69,6 +78,11 @@ async fn bad_tokens_are_unauthenticated() {
         ("other algorithm", hs512),
         ("wrong token type", wrong_type),
         ("unknown session", unknown_session),
+        ("no audience", no_aud),
+        ("no issuer", no_iss),
+        ("no issued-at", no_iat),
+        ("no expiry", no_exp),
+        ("wrong audience", wrong_audience),
     ] {
         let out = app.me(&token).await;
         assert_eq!(error_code(&out), Some("UNAUTHENTICATED"), "{name}: {out}");

@@ -65,6 +65,14 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
         media_public_url: None,
         default_phone_region: "US".into(),
         database_max_connections: 8,
+        signin_max_failures: 10,
+        signin_lockout_window: Duration::from_secs(900),
+        credential_attempts_per_ip_per_minute: 1000,
+        trusted_proxies: vec![],
+        cors_allowed_origins: vec![],
+        graphql_introspection: true,
+        graphiql: true,
+        max_query_complexity: 1000,
     }
 }
 
@@ -279,3 +287,47 @@ pub async fn start_s3(bucket: &str) -> S3Server {
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "tessera-test-secret");
     server
 }
+
+/// A second Tessera instance on the same database (and data folder), as
+/// behind a load balancer.
+pub async fn spawn_second(first: &TestApp, change: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&first.data_dir, first.state.config.database_url.clone());
+    change(&mut settings);
+    let config = Config::resolve(settings).unwrap();
+    let app = Application::build(config).await.expect("the second instance builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        client: reqwest::Client::builder().user_agent("tessera-tests/1.0").build().unwrap(),
+        state,
+        data_dir: first.data_dir.clone(),
+        _dir: dir,
+    }
+}
+
+/// The standard introspection query of graphql-js (what GraphiQL and codegen send).
+pub const INTROSPECTION_QUERY: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}
+"#;

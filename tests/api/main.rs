@@ -3,6 +3,7 @@
 mod helpers;
 
 mod account_updates;
+mod abuse;
 mod accounts;
 mod auth;
 mod http;

@@ -1,0 +1,104 @@
+//! Rate limits shared by every instance through the database: a counter per
+//! bucket whose window starts at its first hit. One atomic upsert per hit, so
+//! two instances counting the same bucket never lose a count.
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// A budget: at most `limit` hits per `window`.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+/// The counter of a bucket after a hit or a look.
+#[derive(Debug, Clone, Copy)]
+pub struct Count {
+    pub count: u32,
+    pub resets_at: DateTime<Utc>,
+}
+
+impl Count {
+    pub fn retry_after_secs(&self, now: DateTime<Utc>) -> u64 {
+        (self.resets_at - now).num_seconds().max(1) as u64
+    }
+}
+
+/// Counts one hit in `bucket`; a bucket whose window has passed starts over.
+pub async fn hit(state: &AppState, bucket: &str, window: Duration) -> Result<Count, AppError> {
+    let now = Utc::now();
+    let expires = now + window;
+    let backend = state.db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO rate_limits (bucket, count, expires_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (bucket) DO UPDATE SET \
+               count = CASE WHEN rate_limits.expires_at <= $3 THEN 1 ELSE rate_limits.count + 1 END, \
+               expires_at = CASE WHEN rate_limits.expires_at <= $3 THEN excluded.expires_at ELSE rate_limits.expires_at END \
+             RETURNING count, expires_at"
+        }
+        _ => {
+            "INSERT INTO rate_limits (bucket, count, expires_at) VALUES (?1, 1, ?2) \
+             ON CONFLICT (bucket) DO UPDATE SET \
+               count = CASE WHEN rate_limits.expires_at <= ?3 THEN 1 ELSE rate_limits.count + 1 END, \
+               expires_at = CASE WHEN rate_limits.expires_at <= ?3 THEN excluded.expires_at ELSE rate_limits.expires_at END \
+             RETURNING count, expires_at"
+        }
+    };
+    let row = state
+        .db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [bucket.into(), expires.into(), now.into()]))
+        .await?
+        .ok_or_else(|| AppError::internal("rate limit", "the upsert returned no row"))?;
+    let count: i32 = row.try_get("", "count")?;
+    let resets_at: DateTime<Utc> = row.try_get("", "expires_at")?;
+    Ok(Count { count: count.max(0) as u32, resets_at })
+}
+
+/// The bucket's live count, without counting.
+pub async fn peek(state: &AppState, bucket: &str) -> Result<Option<Count>, AppError> {
+    use sea_orm::EntityTrait;
+    let now = Utc::now();
+    let row = crate::entities::rate_limit::Entity::find_by_id(bucket.to_owned()).one(&state.db).await?;
+    Ok(row
+        .filter(|r| r.expires_at > now)
+        .map(|r| Count { count: r.count.max(0) as u32, resets_at: r.expires_at }))
+}
+
+pub async fn clear(state: &AppState, bucket: &str) -> Result<(), AppError> {
+    use sea_orm::EntityTrait;
+    crate::entities::rate_limit::Entity::delete_by_id(bucket.to_owned()).exec(&state.db).await?;
+    Ok(())
+}
+
+/// Counts a hit and refuses it past the budget.
+pub async fn take(state: &AppState, bucket: &str, budget: Budget) -> Result<(), AppError> {
+    let count = hit(state, bucket, budget.window).await?;
+    if count.count > budget.limit {
+        return Err(AppError::RateLimited { retry_after_secs: count.retry_after_secs(Utc::now()) });
+    }
+    Ok(())
+}
+
+/// Drops buckets whose window has passed; run now and then by a background task.
+pub async fn sweep(state: &AppState) -> Result<u64, AppError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let result = crate::entities::rate_limit::Entity::delete_many()
+        .filter(crate::entities::rate_limit::Column::ExpiresAt.lte(Utc::now()))
+        .exec(&state.db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// The per-client-IP budget of operations that take a password or a token.
+/// Every credential-taking resolver calls this first.
+pub async fn credential_attempt(ctx: &async_graphql::Context<'_>) -> Result<(), AppError> {
+    use crate::graphql::context::ContextExt;
+    let state = ctx.state();
+    let ip = ctx.request_info().ip.clone().unwrap_or_else(|| "unknown".into());
+    let budget = Budget { limit: state.config.credential_attempts_per_ip_per_minute, window: Duration::minutes(1) };
+    take(state, &format!("credentials-ip:{ip}"), budget).await
+}
