@@ -1,0 +1,329 @@
+//! `cargo run --release -p bench`: starts Tessera (the release binary) on its
+//! embedded defaults or on PostgreSQL, seeds users, and prints requests/s,
+//! p50, p99 and errors for each scenario, plus memory. Every response is
+//! checked to be a GraphQL success: a 200 with `errors` counts as an error.
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+struct Args {
+    /// The server binary (build it with `cargo build --release`).
+    #[arg(long, default_value = "target/release/tessera")]
+    server: String,
+    /// A PostgreSQL server URL (e.g. postgres://postgres@127.0.0.1:5432) to run on a fresh database there; SQLite otherwise.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Users to seed.
+    #[arg(long, default_value_t = 150)]
+    users: usize,
+    /// Only these scenarios (me, profiles, users, signin).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+const PASSWORD: &str = "benchmarking is believing";
+
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl Connection {
+    async fn open(address: SocketAddr) -> anyhow::Result<Connection> {
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(Connection { sender, host: address.to_string() })
+    }
+
+    /// POSTs a GraphQL body; Ok(true) for a GraphQL success.
+    async fn post(&mut self, body: &Bytes, token: Option<&str>) -> anyhow::Result<(bool, Bytes)> {
+        let mut request = Request::post("/graphql").header("host", &self.host).header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = self.sender.send_request(request.body(Full::new(body.clone()))?).await?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        let ok = status.is_success() && bytes.starts_with(b"{\"data\":{") && !contains(&bytes, b"\"errors\"");
+        Ok((ok, bytes))
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn gql(address: SocketAddr, query: &str, variables: Value, token: Option<&str>) -> anyhow::Result<Value> {
+    let mut connection = Connection::open(address).await?;
+    let body = Bytes::from(json!({ "query": query, "variables": variables }).to_string());
+    let (_, bytes) = connection.post(&body, token).await?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+async fn start(args: &Args) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let port = free_port();
+    let address: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let mut command = Command::new(&args.server);
+    command
+        .env("LISTEN_ADDR", address.to_string())
+        .env("DATA_DIR", dir.path())
+        .env("RUST_LOG", "tessera=warn")
+        // The benchmark is one client hammering from one address.
+        .env("CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE", "100000000")
+        .env("SIGNIN_MAX_FAILURES", "100000000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(server) = &args.postgres {
+        let name = format!("tessera_bench_{}", std::process::id());
+        let admin = format!("{server}/postgres");
+        let status = Command::new("psql").args([admin.as_str(), "-qc", &format!("DROP DATABASE IF EXISTS {name}")]).status()?;
+        let created = Command::new("psql").args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")]).status()?;
+        if !status.success() || !created.success() {
+            bail!("cannot create the benchmark database on {server}");
+        }
+        command.env("DATABASE_URL", format!("{server}/{name}"));
+    }
+    // The first admin, made the documented way.
+    let mut create = Command::new(&args.server);
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            create.env(key, value);
+        }
+    }
+    let mut admin = create
+        .args(["create-admin", "--email", "admin@bench.test", "--username", "benchadmin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot run {} (build it with `cargo build --release`)", args.server))?;
+    writeln!(admin.stdin.take().unwrap(), "{PASSWORD}")?;
+    if !admin.wait()?.success() {
+        bail!("create-admin failed");
+    }
+    let child = command.spawn().with_context(|| format!("cannot start {}", args.server))?;
+    let server = Server { child, address, _dir: dir };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server did not start")
+}
+
+async fn signin(address: SocketAddr, login: &str) -> anyhow::Result<String> {
+    let out = gql(
+        address,
+        "mutation($i: SigninInput!) { signin(input: $i) { tokens { accessToken } } }",
+        json!({ "i": { "login": login, "password": PASSWORD } }),
+        None,
+    )
+    .await?;
+    out["data"]["signin"]["tokens"]["accessToken"].as_str().map(str::to_owned).with_context(|| format!("signin failed: {out}"))
+}
+
+/// Signs up `count` users with profiles; returns their ids.
+async fn seed(address: SocketAddr, count: usize) -> anyhow::Result<Vec<String>> {
+    let tasks = (0..count).map(|i| async move {
+        let out = gql(
+            address,
+            "mutation($i: SignupInput!) { signup(input: $i) { user { id } userErrors { message } } }",
+            json!({ "i": { "email": format!("user{i}@bench.test"), "username": format!("user{i}"), "password": PASSWORD,
+                "fullName": format!("Bench User {i}"), "accountType": if i % 2 == 0 { "FAN" } else { "CREATOR" } } }),
+            None,
+        )
+        .await?;
+        let id = out["data"]["signup"]["user"]["id"].as_str().with_context(|| format!("signup failed: {out}"))?.to_owned();
+        let token = signin(address, &format!("user{i}")).await?;
+        gql(
+            address,
+            "mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { userErrors { message } } }",
+            json!({ "i": { "bio": format!("Bio of user {i}"), "interests": ["COFFEE", "RUNNING"], "city": "Lisbon" } }),
+            Some(&token),
+        )
+        .await?;
+        anyhow::Ok(id)
+    });
+    let mut ids = Vec::new();
+    for chunk in futures::stream::iter(tasks).buffered(8).collect::<Vec<_>>().await {
+        ids.push(chunk?);
+    }
+    Ok(ids)
+}
+
+use futures::StreamExt;
+
+struct Outcome {
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u32>,
+}
+
+async fn run(address: SocketAddr, connections: usize, seconds: u64, body: Bytes, token: Option<String>) -> anyhow::Result<Outcome> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let body = Arc::new(body);
+    let token = Arc::new(token);
+    let started = Instant::now();
+    let workers = (0..connections).map(|_| {
+        let (body, token) = (body.clone(), token.clone());
+        tokio::spawn(async move {
+            let mut connection = Connection::open(address).await?;
+            let (mut latencies, mut errors) = (Vec::with_capacity(100_000), 0usize);
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let (ok, _) = connection.post(&body, token.as_deref()).await?;
+                latencies.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            anyhow::Ok((latencies, errors))
+        })
+    });
+    let mut outcome = Outcome { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies_us: Vec::new() };
+    for worker in futures::future::join_all(workers).await {
+        let (latencies, errors) = worker??;
+        outcome.requests += latencies.len();
+        outcome.errors += errors;
+        outcome.latencies_us.extend(latencies);
+    }
+    outcome.elapsed = started.elapsed();
+    outcome.latencies_us.sort_unstable();
+    Ok(outcome)
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index] as f64 / 1000.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    let server = start(&args).await?;
+    let pid = server.child.id();
+    let address = server.address;
+    let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
+
+    eprintln!("seeding {} users...", args.users);
+    let ids = seed(address, args.users).await?;
+    let user_token = signin(address, "user1").await?;
+    let admin_token = signin(address, "benchadmin").await?;
+    let hundred: Vec<&String> = ids.iter().take(100).collect();
+
+    let database = if args.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+    println!("Tessera benchmark: {database}, {} connections, {} s per scenario, {} users", args.connections, args.seconds, ids.len());
+    println!("{:<12} {:>10} {:>9} {:>9} {:>8} {:>9}", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "requests");
+    let scenarios: Vec<(&str, Value, Option<String>)> = vec![
+        ("me", json!({ "query": "{ me { id email fullName profile { bio interests displayPicUrl } } }" }), Some(user_token.clone())),
+        (
+            "profiles",
+            json!({ "query": "query($ids: [ID!]!) { profiles(userIds: $ids) { userId fullName bio user { id accountType } } }", "variables": { "ids": hundred } }),
+            Some(user_token.clone()),
+        ),
+        (
+            "users",
+            json!({ "query": "{ users(first: 100) { totalCount edges { cursor node { id email fullName profile { bio interests } subscriptionPlan { name } } } pageInfo { hasNextPage endCursor } } }" }),
+            Some(admin_token.clone()),
+        ),
+        (
+            "signin",
+            json!({ "query": "mutation($i: SigninInput!) { signin(input: $i) { tokens { accessToken } } }", "variables": { "i": { "login": "user2", "password": PASSWORD } } }),
+            None,
+        ),
+    ];
+    let mut peak_rss = idle_rss;
+    for (name, body, token) in scenarios {
+        if !wanted(name) {
+            continue;
+        }
+        let sampler = tokio::spawn(async move {
+            let mut peak = 0;
+            for _ in 0..10_000 {
+                peak = peak.max(rss_kib(pid, "VmRSS:").unwrap_or(0));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            peak
+        });
+        let outcome = run(address, args.connections, args.seconds, Bytes::from(body.to_string()), token).await?;
+        sampler.abort();
+        peak_rss = peak_rss.max(rss_kib(pid, "VmHWM:").unwrap_or(0));
+        println!(
+            "{:<12} {:>10.0} {:>9.2} {:>9.2} {:>8} {:>9}",
+            name,
+            outcome.requests as f64 / outcome.elapsed.as_secs_f64(),
+            percentile(&outcome.latencies_us, 0.50),
+            percentile(&outcome.latencies_us, 0.99),
+            outcome.errors,
+            outcome.requests
+        );
+    }
+
+    // What argon2id allows on this machine with the parameters in use.
+    let hasher = tessera::accounts::password::PasswordHasher::new();
+    let hash = hasher.hash(PASSWORD).await?;
+    let rounds = 20;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        hasher.verify(PASSWORD, Some(&hash)).await?;
+    }
+    let one = started.elapsed() / rounds;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!(
+        "argon2id: one verification takes {:.1} ms; {} cores allow at most {:.0} signins/s",
+        one.as_secs_f64() * 1000.0,
+        cores,
+        cores as f64 / one.as_secs_f64()
+    );
+    println!("memory: RSS idle {:.1} MiB, peak under load {:.1} MiB", idle_rss as f64 / 1024.0, peak_rss as f64 / 1024.0);
+    Ok(())
+}
