@@ -62,6 +62,13 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
         max_upload_bytes: 2 * 1024 * 1024,
         default_phone_region: "US".into(),
         database_max_connections: 8,
+        smtp_url: None,
+        mail_from: "Tessera <no-reply@tessera.test>".into(),
+        email_confirmation_ttl: Duration::from_secs(48 * 3600),
+        password_reset_ttl: Duration::from_secs(3600),
+        mail_poll_interval: Duration::from_millis(250),
+        mail_retry_base: Duration::from_millis(200),
+        mail_retry_max: Duration::from_secs(1),
     }
 }
 
