@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use crate::accounts::password;
+use crate::accounts::{password, recovery};
 use crate::accounts::validate::{self, Email, PhoneNumber, Username};
 use crate::entities::enums::{AccountStatus, AccountType, Role};
 use crate::entities::{profile, user};
@@ -180,7 +180,8 @@ pub async fn insert_account(txn: &DatabaseTransaction, account: &NewAccount, pas
     Ok(model)
 }
 
-/// Creates an ACTIVE account with an unconfirmed email.
+/// Creates an ACTIVE account with an unconfirmed email, and queues its
+/// confirmation mail in the same transaction.
 pub async fn signup(state: &AppState, data: SignupData) -> ServiceResult<user::Model> {
     let mut problems = Problems::default();
     let account = validate_signup(state, &data, &mut problems);
@@ -196,7 +197,9 @@ pub async fn signup(state: &AppState, data: SignupData) -> ServiceResult<user::M
         Ok(user) => user,
         Err(error) => return Err(taken_from_violation(&error, "input").unwrap_or_else(|| error.into())),
     };
+    recovery::queue_email_confirmation(&txn, state, &user).await?;
     txn.commit().await.map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?;
+    state.mail_queued();
     Ok(user)
 }
 
