@@ -17,6 +17,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub data_dir: PathBuf,
+    pub database_url: String,
+    server: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>)>,
     _dir: tempfile::TempDir,
 }
 
@@ -80,23 +82,46 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database_url(dir.path()).await;
-    let mut settings = test_settings(dir.path(), url);
+    spawn_app_on(dir, url, change).await
+}
+
+/// A server on this data folder and database (a restart, after `stop`).
+pub async fn spawn_app_on(dir: tempfile::TempDir, database_url: String, change: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(dir.path(), database_url.clone());
     change(&mut settings);
     let config = Config::resolve(settings).unwrap();
     let app = Application::build(config).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
     TestApp {
         address,
         client: reqwest::Client::builder().user_agent("tessera-tests/1.0").build().unwrap(),
         state,
         data_dir: dir.path().to_path_buf(),
+        database_url,
+        server: Some((stop, server)),
         _dir: dir,
     }
 }
 
 impl TestApp {
+    /// Stops the server as SIGTERM would, waiting for it (and its mail
+    /// worker) to finish; keeps the data folder and database for `spawn_app_on`.
+    pub async fn stop(mut self) -> (tempfile::TempDir, String) {
+        let (stop, server) = self.server.take().expect("a running server");
+        let _ = stop.send(());
+        tokio::time::timeout(Duration::from_secs(30), server)
+            .await
+            .expect("the server stops within 30 s")
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+        (self._dir, self.database_url)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
