@@ -102,25 +102,57 @@ pub struct Settings {
     /// Maximum database connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub database_max_connections: u32,
+
+    /// Where mail goes: `smtp://user:pass@host:587` (STARTTLS when offered; add `?tls=required` to insist),
+    /// `smtps://user:pass@host:465` (TLS), `smtp://host:25?tls=none` (plain). Unset: mail is written as
+    /// .eml files to DATA_DIR/mail and its links are logged.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+
+    /// The From of every mail, e.g. `Tessera <no-reply@example.com>`.
+    #[arg(long, env = "MAIL_FROM", default_value = "Tessera <no-reply@localhost>", global = true)]
+    pub mail_from: String,
+
+    /// How long an email-confirmation link works.
+    #[arg(long, env = "EMAIL_CONFIRMATION_TTL", default_value = "48h", value_parser = parse_duration, global = true)]
+    pub email_confirmation_ttl: Duration,
+
+    /// How long a password-reset link works.
+    #[arg(long, env = "PASSWORD_RESET_TTL", default_value = "1h", value_parser = parse_duration, global = true)]
+    pub password_reset_ttl: Duration,
+
+    /// How often the mail worker looks for queued mail (it also wakes at once when this instance queues some).
+    #[arg(long, env = "MAIL_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration, global = true)]
+    pub mail_poll_interval: Duration,
+
+    /// Wait before the first retry of a mail that could not be sent; it doubles on each failure.
+    #[arg(long, env = "MAIL_RETRY_BASE", default_value = "5s", value_parser = parse_duration, global = true)]
+    pub mail_retry_base: Duration,
+
+    /// The longest wait between two tries of a mail (queued mail is retried for as long as SMTP is down).
+    #[arg(long, env = "MAIL_RETRY_MAX", default_value = "10m", value_parser = parse_duration, global = true)]
+    pub mail_retry_max: Duration,
 }
 
-/// Parses `90`, `90s`, `15m`, `1h`, `30d`.
+/// Parses `250ms`, `90`, `90s`, `15m`, `1h`, `30d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 15m or 30d"))?;
-    let seconds = match unit {
-        "" | "s" => number,
-        "m" => number * 60,
-        "h" => number * 3600,
-        "d" => number * 86_400,
-        _ => return Err(format!("`{text}`: unit must be s, m, h or d")),
+    let too_long = || format!("`{text}` is too long");
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "" | "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.checked_mul(60).ok_or_else(too_long)?),
+        "h" => Duration::from_secs(number.checked_mul(3600).ok_or_else(too_long)?),
+        "d" => Duration::from_secs(number.checked_mul(86_400).ok_or_else(too_long)?),
+        _ => return Err(format!("`{text}`: unit must be ms, s, m, h or d")),
     };
-    if seconds == 0 {
+    if duration.is_zero() {
         return Err("a duration must be positive".into());
     }
-    Ok(Duration::from_secs(seconds))
+    Ok(duration)
 }
 
 /// Settings resolved into what the server runs with.
@@ -151,6 +183,14 @@ pub struct Config {
     pub graphql_introspection: bool,
     pub graphiql: bool,
     pub max_query_complexity: usize,
+    /// None: mail is written to DATA_DIR/mail. Holds a password: never log it unredacted.
+    pub smtp_url: Option<String>,
+    pub mail_from: lettre::message::Mailbox,
+    pub email_confirmation_ttl: Duration,
+    pub password_reset_ttl: Duration,
+    pub mail_poll_interval: Duration,
+    pub mail_retry_base: Duration,
+    pub mail_retry_max: Duration,
 }
 
 /// An IP network: an address and a prefix length.
@@ -198,6 +238,8 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("app_url", &self.app_url)
             .field("jwt_secret", &"<redacted>")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from.to_string())
             .finish_non_exhaustive()
     }
 }
@@ -250,6 +292,11 @@ impl Config {
                 .display()
                 .to_string(),
         };
+        let smtp_url = settings.smtp_url.filter(|u| !u.trim().is_empty()).map(|u| u.trim().to_owned());
+        let mail_from = settings
+            .mail_from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("MAIL_FROM `{}` is not an address like `Tessera <no-reply@example.com>`: {e}", settings.mail_from))?;
         Ok(Config {
             listen_addr: settings.listen_addr,
             data_dir: settings.data_dir,
@@ -279,6 +326,13 @@ impl Config {
             graphql_introspection: settings.graphql_introspection,
             graphiql: settings.graphiql,
             max_query_complexity: settings.max_query_complexity.max(50),
+            smtp_url,
+            mail_from,
+            email_confirmation_ttl: settings.email_confirmation_ttl,
+            password_reset_ttl: settings.password_reset_ttl,
+            mail_poll_interval: settings.mail_poll_interval,
+            mail_retry_base: settings.mail_retry_base,
+            mail_retry_max: settings.mail_retry_max.max(settings.mail_retry_base),
         })
     }
 }
@@ -327,6 +381,9 @@ mod tests {
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse_duration("30d").unwrap(), Duration::from_secs(2_592_000));
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("0ms").is_err());
+        assert!(parse_duration("99999999999999999d").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5y").is_err());
         assert!(parse_duration("abc").is_err());
@@ -350,5 +407,6 @@ mod tests {
     fn urls_are_redacted() {
         assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(redact_url("smtps://mailer:hunter2@smtp.example.com:465"), "smtps://mailer:***@smtp.example.com:465");
     }
 }

@@ -16,6 +16,8 @@ pub mod error;
 pub mod graphql;
 /// Router and handlers.
 pub mod http;
+/// Outbox, templates, SMTP and file transports, and the worker that sends queued mail.
+pub mod mail;
 /// Display pictures in an object store.
 pub mod media;
 /// Rate limits shared by every instance through the database.

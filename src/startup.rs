@@ -1,5 +1,5 @@
-//! Builds the application: binds, connects, migrates, and serves until told
-//! to stop. Tests use the same path on port 0.
+//! Builds the application: binds, connects, migrates, starts the mail
+//! worker, and serves until told to stop. Tests use the same path on port 0.
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::accounts::password::PasswordHasher;
 use crate::config::{redact_url, Config};
 use crate::graphql::schema;
 use crate::media::MediaStore;
 use crate::http::{self, HttpState};
+use crate::mail::{transport::Transport, worker};
 use crate::sessions::tokens::TokenKeys;
 use crate::state::{AppState, Inner};
 
@@ -21,6 +24,9 @@ pub struct Application {
     port: u16,
     state: AppState,
     router: axum::Router,
+    mail_worker: JoinHandle<()>,
+    /// Stops the mail worker when the application stops, or is dropped unrun.
+    stop_worker: DropGuard,
 }
 
 /// Connects to the database and runs migrations; shared by every subcommand.
@@ -32,7 +38,16 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
     let tokens = TokenKeys::new(&config.jwt_secret);
     // The secret lives in the keys from here on.
     config.jwt_secret.clear();
-    Ok(AppState::new(Inner { db, config, tokens, passwords: PasswordHasher::new(), media, statements }))
+    Ok(AppState::new(Inner {
+        db,
+        config,
+        tokens,
+        passwords: PasswordHasher::new(),
+        media,
+        statements,
+        mail_wakeup: Default::default(),
+        background: Default::default(),
+    }))
 }
 
 impl Application {
@@ -45,6 +60,9 @@ impl Application {
         // With port 0 the real port is known only now.
         config.listen_addr.set_port(port);
         let state = build_state(config).await?;
+        let transport = Transport::from_config(&state.config)?;
+        let stop = CancellationToken::new();
+        let mail_worker = worker::spawn(state.clone(), transport, stop.clone());
         let schema = Arc::new(schema::with_limits(schema::builder(), &state.config).finish());
         let router = http::router(HttpState { app: state.clone(), schema });
         spawn_sweeper(state.clone());
@@ -54,7 +72,7 @@ impl Application {
             "Tessera is listening; GraphiQL at http://{}/graphql",
             state.config.listen_addr
         );
-        Ok(Application { listener, port, state, router })
+        Ok(Application { listener, port, state, router, mail_worker, stop_worker: stop.drop_guard() })
     }
 
     pub fn port(&self) -> u16 {
@@ -70,10 +88,20 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
+    /// Serves until `stop` completes; then waits for requests in flight and
+    /// the work they left running, and stops the mail worker (queued mail
+    /// stays queued for the next start or another instance).
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop)
-            .await
+            .await;
+        self.state.background.close();
+        self.state.background.wait().await;
+        drop(self.stop_worker);
+        if let Err(error) = self.mail_worker.await {
+            tracing::error!(error = %error, "the mail worker ended abnormally");
+        }
+        served
     }
 }
 

@@ -3,6 +3,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 
 use crate::accounts::password::PasswordHasher;
 use crate::config::Config;
@@ -20,6 +22,10 @@ pub struct Inner {
     pub media: MediaStore,
     /// SQL statements sent so far; tests read it to prove batching.
     pub statements: Arc<AtomicU64>,
+    /// Wakes this instance's mail worker when mail was queued (see `mail_queued`).
+    pub mail_wakeup: Arc<Notify>,
+    /// Work that outlives its request (see `spawn_background`); waited for on shutdown.
+    pub background: TaskTracker,
 }
 
 impl std::ops::Deref for AppState {
@@ -32,6 +38,22 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(inner: Inner) -> Self {
         AppState(Arc::new(inner))
+    }
+
+    /// Tells the mail worker that mail is waiting. Call it after the
+    /// transaction that queued the mail has committed.
+    pub fn mail_queued(&self) {
+        self.mail_wakeup.notify_one();
+    }
+
+    /// Runs `work` beside the request, which answers without waiting for it
+    /// (so that the answer's timing tells nothing about it). Shutdown waits
+    /// for it.
+    pub fn spawn_background<F>(&self, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.background.spawn(work);
     }
 
     pub fn statement_count(&self) -> u64 {

@@ -1,5 +1,12 @@
-//! Accounts: signup, signin, passwords, validated account values.
+//! Accounts: signup, signin, passwords, email confirmation and password
+//! reset, validated account values.
+/// GraphQL face of email confirmation, password reset and password change.
+pub mod email_resolver;
+/// Single-use, purpose-bound tokens sent by email, stored as hashes.
+pub mod email_tokens;
 pub mod password;
+/// Email confirmation, password reset and change, and the mails they queue.
+pub mod recovery;
 pub mod resolver;
 pub mod service;
 pub mod update;

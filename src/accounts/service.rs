@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use crate::accounts::password;
+use crate::accounts::{password, recovery};
 use crate::accounts::validate::{self, Email, PhoneNumber, Username};
 use crate::entities::enums::{AccountStatus, AccountType, Role};
 use crate::entities::{profile, user};
@@ -188,7 +188,8 @@ pub async fn insert_account(
     Ok(model)
 }
 
-/// Creates an ACTIVE account with an unconfirmed email.
+/// Creates an ACTIVE account with an unconfirmed email, and queues its
+/// confirmation mail in the same transaction.
 pub async fn signup(state: &AppState, mut data: SignupData) -> ServiceResult<user::Model> {
     let mut problems = Problems::default();
     let account = validate_signup(state, &data, &mut problems);
@@ -216,18 +217,23 @@ pub async fn signup(state: &AppState, mut data: SignupData) -> ServiceResult<use
     };
     let created = async {
         let txn = state.db.begin().await?;
-        let user = insert_account(&txn, &account, hash, picture_key.clone()).await?;
-        txn.commit().await?;
-        Ok::<_, sea_orm::DbErr>(user)
+        let taken = |e: sea_orm::DbErr| taken_from_violation(&e, "input").unwrap_or_else(|| e.into());
+        let user = insert_account(&txn, &account, hash, picture_key.clone()).await.map_err(taken)?;
+        recovery::queue_email_confirmation(&txn, state, &user).await?;
+        txn.commit().await.map_err(taken)?;
+        Ok::<_, ServiceError>(user)
     }
     .await;
     match created {
-        Ok(user) => Ok(user),
+        Ok(user) => {
+            state.mail_queued();
+            Ok(user)
+        }
         Err(error) => {
             if let Some(key) = &picture_key {
                 state.media.delete_quietly(key).await;
             }
-            Err(taken_from_violation(&error, "input").unwrap_or_else(|| error.into()))
+            Err(error)
         }
     }
 }

@@ -4,6 +4,7 @@ use async_graphql::MaybeUndefined;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
 
+use crate::accounts::recovery;
 use crate::accounts::service::{check_taken, taken_from_violation};
 use crate::accounts::validate::{self, Email, PhoneNumber, Username};
 use crate::entities::{subscription_plan, user};
@@ -165,6 +166,13 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
         Ok(user) => user,
         Err(error) => return Err(taken_from_violation(&error, "input").unwrap_or_else(|| error.into())),
     };
+    // The confirmation mail to the new address commits with the change.
+    if email_changed {
+        recovery::queue_email_confirmation(&txn, state, &user).await?;
+    }
     txn.commit().await.map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?;
+    if email_changed {
+        state.mail_queued();
+    }
     Ok(AccountUpdate { user, email_changed })
 }

@@ -1,16 +1,17 @@
 //! Builds the schema from every domain's root objects.
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
+use crate::accounts::email_resolver::{EmailMutation, EmailQuery};
 use crate::accounts::resolver::{AccountsMutation, AccountsQuery};
 use crate::admin::plans::PlansQuery;
 use crate::profiles::resolver::{ProfilesMutation, ProfilesQuery};
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery);
+pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery, EmailQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, ProfilesMutation, SessionsMutation);
+pub struct Mutation(AccountsMutation, ProfilesMutation, SessionsMutation, EmailMutation);
 
 pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;
 

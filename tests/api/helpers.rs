@@ -17,6 +17,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub data_dir: PathBuf,
+    pub database_url: String,
+    server: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>)>,
     _dir: tempfile::TempDir,
 }
 
@@ -73,6 +75,13 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
         graphql_introspection: true,
         graphiql: true,
         max_query_complexity: 1000,
+        smtp_url: None,
+        mail_from: "Tessera <no-reply@tessera.test>".into(),
+        email_confirmation_ttl: Duration::from_secs(48 * 3600),
+        password_reset_ttl: Duration::from_secs(3600),
+        mail_poll_interval: Duration::from_millis(250),
+        mail_retry_base: Duration::from_millis(200),
+        mail_retry_max: Duration::from_secs(1),
     }
 }
 
@@ -84,23 +93,57 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database_url(dir.path()).await;
-    let mut settings = test_settings(dir.path(), url);
+    spawn_app_on(dir, url, change).await
+}
+
+/// A server on this data folder and database (a restart, after `stop`).
+pub async fn spawn_app_on(dir: tempfile::TempDir, database_url: String, change: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = dir.path().to_path_buf();
+    start_server(data_dir, database_url, dir, change).await
+}
+
+/// A second Tessera instance on the same database and data folder, as
+/// behind a load balancer.
+pub async fn spawn_second(first: &TestApp, change: impl FnOnce(&mut Settings)) -> TestApp {
+    start_server(first.data_dir.clone(), first.database_url.clone(), tempfile::tempdir().unwrap(), change).await
+}
+
+async fn start_server(data_dir: PathBuf, database_url: String, dir: tempfile::TempDir, change: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(&data_dir, database_url.clone());
     change(&mut settings);
     let config = Config::resolve(settings).unwrap();
     let app = Application::build(config).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
     TestApp {
         address,
         client: reqwest::Client::builder().user_agent("tessera-tests/1.0").build().unwrap(),
         state,
-        data_dir: dir.path().to_path_buf(),
+        data_dir,
+        database_url,
+        server: Some((stop, server)),
         _dir: dir,
     }
 }
 
 impl TestApp {
+    /// Stops the server as SIGTERM would, waiting for it (and its mail
+    /// worker) to finish; keeps the data folder and database for `spawn_app_on`.
+    pub async fn stop(mut self) -> (tempfile::TempDir, String) {
+        let (stop, server) = self.server.take().expect("a running server");
+        let _ = stop.send(());
+        tokio::time::timeout(Duration::from_secs(30), server)
+            .await
+            .expect("the server stops within 30 s")
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+        (self._dir, self.database_url)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -286,26 +329,6 @@ pub async fn start_s3(bucket: &str) -> S3Server {
     std::env::set_var("AWS_ACCESS_KEY_ID", "tessera-test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "tessera-test-secret");
     server
-}
-
-/// A second Tessera instance on the same database (and data folder), as
-/// behind a load balancer.
-pub async fn spawn_second(first: &TestApp, change: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(&first.data_dir, first.state.config.database_url.clone());
-    change(&mut settings);
-    let config = Config::resolve(settings).unwrap();
-    let app = Application::build(config).await.expect("the second instance builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        address,
-        client: reqwest::Client::builder().user_agent("tessera-tests/1.0").build().unwrap(),
-        state,
-        data_dir: first.data_dir.clone(),
-        _dir: dir,
-    }
 }
 
 /// The standard introspection query of graphql-js (what GraphiQL and codegen send).

@@ -1,12 +1,14 @@
 //! Behaviour through real HTTP against a real server on a random port, with a
 //! fresh database per test (SQLite, or PostgreSQL when TESSERA_TEST_DB=postgres).
 mod helpers;
+mod mail_helpers;
 
 mod account_updates;
 mod abuse;
 mod accounts;
 mod auth;
 mod http;
+mod mail;
 mod media;
 mod profiles;
 mod s3;
