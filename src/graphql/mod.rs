@@ -2,5 +2,6 @@
 //! per-request context, loaders and scalars they share.
 pub mod context;
 pub mod loaders;
+pub mod pagination;
 pub mod scalars;
 pub mod schema;
