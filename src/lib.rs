@@ -16,6 +16,8 @@ pub mod error;
 pub mod graphql;
 /// Router and handlers.
 pub mod http;
+/// A linked Instagram account and the batch sync of its images.
+pub mod instagram;
 /// Display pictures in an object store.
 pub mod media;
 /// Profile reads and updates.

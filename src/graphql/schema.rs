@@ -3,6 +3,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::accounts::resolver::{AccountsMutation, AccountsQuery};
 use crate::admin::plans::PlansQuery;
+use crate::instagram::resolver::InstagramMutation;
 use crate::profiles::resolver::ProfilesQuery;
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
 
@@ -10,7 +11,7 @@ use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
 pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, SessionsMutation);
+pub struct Mutation(AccountsMutation, SessionsMutation, InstagramMutation);
 
 pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;
 

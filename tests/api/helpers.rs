@@ -156,6 +156,17 @@ impl TestApp {
     pub async fn sql(&self, statement: &str) {
         self.state.db.execute_unprepared(statement).await.expect("sql runs");
     }
+
+    /// Runs a query whose first column of its one row is an integer, e.g. a COUNT(*).
+    pub async fn count(&self, query: &str) -> i64 {
+        let db = &self.state.db;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), query))
+            .await
+            .expect("query runs")
+            .expect("one row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
 }
 
 /// The first error's `extensions.code`.

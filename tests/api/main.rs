@@ -5,5 +5,6 @@ mod helpers;
 mod accounts;
 mod auth;
 mod http;
+mod instagram;
 mod profiles;
 mod sessions;
