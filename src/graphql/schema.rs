@@ -1,17 +1,19 @@
 //! Builds the schema from every domain's root objects.
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
+use crate::accounts::lifecycle_resolver::LifecycleMutation;
 use crate::accounts::resolver::{AccountsMutation, AccountsQuery};
 use crate::admin::plans::PlansQuery;
+use crate::admin::resolver::{AdminMutation, AdminQuery};
 use crate::instagram::resolver::InstagramMutation;
 use crate::profiles::resolver::ProfilesQuery;
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery);
+pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery, AdminQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, SessionsMutation, InstagramMutation);
+pub struct Mutation(AccountsMutation, SessionsMutation, LifecycleMutation, InstagramMutation, AdminMutation);
 
 pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -167,6 +167,11 @@ impl TestApp {
             .expect("one row");
         row.try_get_by_index::<i64>(0).expect("an integer")
     }
+
+    /// Gives an existing user a role (tokens stay valid: the role is read on each request).
+    pub async fn set_role(&self, user_id: &str, role: &str) {
+        self.sql(&format!("UPDATE users SET role = '{role}' WHERE id = '{user_id}'")).await;
+    }
 }
 
 /// The first error's `extensions.code`.

@@ -3,8 +3,10 @@
 mod helpers;
 
 mod accounts;
+mod admin;
 mod auth;
 mod http;
 mod instagram;
+mod lifecycle;
 mod profiles;
 mod sessions;
