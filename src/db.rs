@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 
 use crate::config::{redact_url, Config};
 
@@ -38,4 +38,17 @@ pub async fn connect(config: &Config, counter: Arc<AtomicU64>) -> anyhow::Result
 /// Applies pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running database migrations")
+}
+
+/// Starts a transaction that reads, decides, then writes. On SQLite it is
+/// `BEGIN IMMEDIATE`: the write lock is taken at once (waiting out the busy
+/// timeout), so what it reads cannot go stale before it writes, and a
+/// concurrent writer waits instead of failing. PostgreSQL ignores the mode:
+/// there such a transaction locks the rows it decides on (`FOR UPDATE`).
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

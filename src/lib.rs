@@ -16,6 +16,8 @@ pub mod error;
 pub mod graphql;
 /// Router and handlers.
 pub mod http;
+/// A linked Instagram account and the batch sync of its images.
+pub mod instagram;
 /// Outbox, templates, SMTP and file transports, and the worker that sends queued mail.
 pub mod mail;
 /// Display pictures in an object store.

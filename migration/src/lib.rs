@@ -7,6 +7,7 @@ mod m20261124_000002_sessions;
 mod m20261124_000003_mail;
 mod m20261124_000004_instagram;
 mod m20261124_000005_rate_limits;
+mod m20261125_000006_user_search;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_mail::Migration),
             Box::new(m20261124_000004_instagram::Migration),
             Box::new(m20261124_000005_rate_limits::Migration),
+            Box::new(m20261125_000006_user_search::Migration),
         ]
     }
 }

@@ -1,9 +1,13 @@
 //! Accounts: signup, signin, passwords, email confirmation and password
-//! reset, validated account values.
+//! reset, deactivation and deletion, validated account values.
 /// GraphQL face of email confirmation, password reset and password change.
 pub mod email_resolver;
 /// Single-use, purpose-bound tokens sent by email, stored as hashes.
 pub mod email_tokens;
+/// Deactivation and the one routine that deletes a user and all they own.
+pub mod lifecycle;
+/// GraphQL face of deactivateAccount and deleteAccount.
+pub mod lifecycle_resolver;
 pub mod password;
 /// Email confirmation, password reset and change, and the mails they queue.
 pub mod recovery;

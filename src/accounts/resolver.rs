@@ -10,6 +10,7 @@ use crate::error::{into_payload, GqlResultExt, UserError};
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{load_error, Loaders};
 use crate::graphql::scalars::DateTime;
+use crate::instagram::resolver::InstagramAccount;
 use crate::profiles::resolver::{upload_value, Profile};
 use crate::sessions::resolver::AuthTokens;
 
@@ -101,6 +102,10 @@ impl User {
     }
     async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Profile> {
         Profile::of_user(ctx, &self.0).await
+    }
+    /// Null when no Instagram account is linked.
+    async fn instagram(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<InstagramAccount>> {
+        InstagramAccount::of_user(ctx, &self.0.id).await
     }
 }
 

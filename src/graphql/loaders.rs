@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::entities::{profile, subscription_plan, user};
+use crate::entities::{instagram_account, instagram_image, profile, subscription_plan, user};
 use crate::error::AppError;
 
 pub type LoadError = Arc<AppError>;
@@ -34,6 +34,29 @@ macro_rules! by_key_loader {
 by_key_loader!(UserLoader, user::Entity, user::Model, user::Column::Id, id);
 by_key_loader!(ProfileLoader, profile::Entity, profile::Model, profile::Column::UserId, user_id);
 by_key_loader!(PlanLoader, subscription_plan::Entity, subscription_plan::Model, subscription_plan::Column::Id, id);
+by_key_loader!(InstagramAccountLoader, instagram_account::Entity, instagram_account::Model, instagram_account::Column::UserId, user_id);
+
+/// How many Instagram images each user has: one grouped COUNT for all of them.
+pub struct InstagramImageCountLoader(pub DatabaseConnection);
+
+impl Loader<String> for InstagramImageCountLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, i64>, LoadError> {
+        let rows: Vec<(String, i64)> = instagram_image::Entity::find()
+            .select_only()
+            .column(instagram_image::Column::UserId)
+            .column_as(instagram_image::Column::Seq.count(), "count")
+            .filter(instagram_image::Column::UserId.is_in(keys.iter().cloned()))
+            .group_by(instagram_image::Column::UserId)
+            .into_tuple()
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        Ok(rows.into_iter().collect())
+    }
+}
 
 /// The loaders of one request. They cache for the request's lifetime only, so
 /// a later request never sees stale rows.
@@ -41,6 +64,8 @@ pub struct Loaders {
     pub users: DataLoader<UserLoader, HashMapCache>,
     pub profiles: DataLoader<ProfileLoader, HashMapCache>,
     pub plans: DataLoader<PlanLoader, HashMapCache>,
+    pub instagram_accounts: DataLoader<InstagramAccountLoader, HashMapCache>,
+    pub instagram_image_counts: DataLoader<InstagramImageCountLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -49,6 +74,8 @@ impl Loaders {
             users: DataLoader::with_cache(UserLoader(db.clone()), tokio::spawn, HashMapCache::default()),
             profiles: DataLoader::with_cache(ProfileLoader(db.clone()), tokio::spawn, HashMapCache::default()),
             plans: DataLoader::with_cache(PlanLoader(db.clone()), tokio::spawn, HashMapCache::default()),
+            instagram_accounts: DataLoader::with_cache(InstagramAccountLoader(db.clone()), tokio::spawn, HashMapCache::default()),
+            instagram_image_counts: DataLoader::with_cache(InstagramImageCountLoader(db.clone()), tokio::spawn, HashMapCache::default()),
         }
     }
 

@@ -3,5 +3,6 @@
 pub mod context;
 pub mod limits;
 pub mod loaders;
+pub mod pagination;
 pub mod scalars;
 pub mod schema;

@@ -2,16 +2,27 @@
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::accounts::email_resolver::{EmailMutation, EmailQuery};
+use crate::accounts::lifecycle_resolver::LifecycleMutation;
 use crate::accounts::resolver::{AccountsMutation, AccountsQuery};
 use crate::admin::plans::PlansQuery;
+use crate::admin::resolver::{AdminMutation, AdminQuery};
+use crate::instagram::resolver::InstagramMutation;
 use crate::profiles::resolver::{ProfilesMutation, ProfilesQuery};
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery, EmailQuery);
+pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery, EmailQuery, AdminQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, ProfilesMutation, SessionsMutation, EmailMutation);
+pub struct Mutation(
+    AccountsMutation,
+    ProfilesMutation,
+    SessionsMutation,
+    EmailMutation,
+    LifecycleMutation,
+    InstagramMutation,
+    AdminMutation,
+);
 
 pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -210,6 +210,22 @@ impl TestApp {
     pub async fn sql(&self, statement: &str) {
         self.state.db.execute_unprepared(statement).await.expect("sql runs");
     }
+
+    /// Runs a query whose first column of its one row is an integer, e.g. a COUNT(*).
+    pub async fn count(&self, query: &str) -> i64 {
+        let db = &self.state.db;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), query))
+            .await
+            .expect("query runs")
+            .expect("one row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+
+    /// Gives an existing user a role (tokens stay valid: the role is read on each request).
+    pub async fn set_role(&self, user_id: &str, role: &str) {
+        self.sql(&format!("UPDATE users SET role = '{role}' WHERE id = '{user_id}'")).await;
+    }
 }
 
 /// The first error's `extensions.code`.

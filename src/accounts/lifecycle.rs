@@ -1,0 +1,90 @@
+//! The end of an account: a user deactivating or deleting their own, and the
+//! one deletion routine that admins' `deleteUser` shares.
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::admin::service::ensure_admin_remains;
+use crate::db::begin_write;
+use crate::entities::enums::AccountStatus;
+use crate::entities::{profile, user};
+use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
+use crate::sessions::service as sessions;
+use crate::state::AppState;
+
+/// What is left to do once a user's rows are gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedUser {
+    pub id: String,
+    /// The media-store key of their display picture, if they had one.
+    pub display_pic_key: Option<String>,
+}
+
+/// The user deactivates their own account: status DEACTIVATED and every
+/// session ends at once. Only staff or an admin can make it ACTIVE again.
+pub async fn deactivate(state: &AppState, user_id: &str) -> ServiceResult<()> {
+    let txn = begin_write(&state.db).await?;
+    ensure_admin_remains(&txn, user_id, &[]).await?;
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::Status, Expr::value(AccountStatus::Deactivated))
+        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        // Deleted since this request was authenticated.
+        return Err(AppError::Unauthenticated.into());
+    }
+    sessions::revoke_all(&txn, user_id, None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The user deletes their own account, proving it with their password.
+pub async fn delete_account(state: &AppState, user_id: &str, password: &str) -> ServiceResult<DeletedUser> {
+    let hash: Option<String> = user::Entity::find_by_id(user_id)
+        .select_only()
+        .column(user::Column::PasswordHash)
+        .into_tuple()
+        .one(&state.db)
+        .await?;
+    let Some(hash) = hash else { return Err(AppError::Unauthenticated.into()) };
+    if !state.passwords.verify(password, Some(&hash)).await? {
+        return Err(ServiceError::one(&["password"], UserErrorCode::InvalidCredentials, "The password is wrong."));
+    }
+    delete_user(state, user_id, &[]).await?.ok_or_else(|| AppError::Unauthenticated.into())
+}
+
+/// Deletes a user and everything they own, in one transaction; `None` when
+/// there is no such user. The last active admin is never deleted (the
+/// NOT_ALLOWED error names `field`).
+///
+/// The user's sessions, refresh tokens, profile, email tokens, queued mail
+/// and Instagram account and images go with the `users` row: every one of
+/// those tables references it `ON DELETE CASCADE` (SQLite runs with
+/// `foreign_keys` on), so the database itself guarantees nothing is left
+/// behind, whichever table is added next. Email, username and phone number
+/// are free again once this commits.
+pub async fn delete_user(state: &AppState, user_id: &str, field: &[&str]) -> ServiceResult<Option<DeletedUser>> {
+    let txn = begin_write(&state.db).await?;
+    ensure_admin_remains(&txn, user_id, field).await?;
+    // Read inside the transaction: a picture set a moment ago is not missed.
+    let display_pic_key: Option<Option<String>> = profile::Entity::find_by_id(user_id)
+        .select_only()
+        .column(profile::Column::DisplayPicKey)
+        .into_tuple()
+        .one(&txn)
+        .await?;
+    let deleted = user::Entity::delete_by_id(user_id).exec(&txn).await?;
+    if deleted.rows_affected == 0 {
+        return Ok(None);
+    }
+    txn.commit().await?;
+    let deleted = DeletedUser { id: user_id.to_owned(), display_pic_key: display_pic_key.flatten() };
+    // The picture leaves the media store only after the commit: a failed
+    // delete there leaves an orphaned file, never a user without a picture.
+    if let Some(key) = &deleted.display_pic_key {
+        state.media.delete_quietly(key).await;
+    }
+    Ok(Some(deleted))
+}

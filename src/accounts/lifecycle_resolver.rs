@@ -1,0 +1,44 @@
+//! GraphQL face of the account lifecycle: deactivateAccount, deleteAccount.
+use async_graphql::{Context, Object, SimpleObject, ID};
+
+use crate::accounts::lifecycle;
+use crate::error::{into_payload, GqlResultExt, UserError};
+use crate::graphql::context::ContextExt;
+
+#[derive(SimpleObject)]
+pub struct DeactivateAccountPayload {
+    pub success: bool,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteAccountPayload {
+    pub deleted_user_id: Option<ID>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(Default)]
+pub struct LifecycleMutation;
+
+#[Object]
+impl LifecycleMutation {
+    /// The signed-in user deactivates their own account and every session ends.
+    async fn deactivate_account(&self, ctx: &Context<'_>) -> async_graphql::Result<DeactivateAccountPayload> {
+        let viewer = ctx.viewer().gql()?;
+        into_payload(
+            lifecycle::deactivate(ctx.state(), &viewer.user_id).await,
+            |()| DeactivateAccountPayload { success: true, user_errors: vec![] },
+            |user_errors| DeactivateAccountPayload { success: false, user_errors },
+        )
+    }
+
+    /// Deletes the signed-in user's account and everything it owns, display picture included.
+    async fn delete_account(&self, ctx: &Context<'_>, password: String) -> async_graphql::Result<DeleteAccountPayload> {
+        let viewer = ctx.viewer().gql()?;
+        into_payload(
+            lifecycle::delete_account(ctx.state(), &viewer.user_id, &password).await,
+            |deleted| DeleteAccountPayload { deleted_user_id: Some(ID(deleted.id)), user_errors: vec![] },
+            |user_errors| DeleteAccountPayload { deleted_user_id: None, user_errors },
+        )
+    }
+}

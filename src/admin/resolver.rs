@@ -1,0 +1,157 @@
+//! GraphQL face of the staff and admin tools: users, setUserRole,
+//! setUserStatus, deleteUser, createSubscriptionPlan.
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+
+use crate::accounts::resolver::User;
+use crate::admin::plans::SubscriptionPlan;
+use crate::admin::service::{self, NewPlan, UserQuery};
+use crate::entities::enums::{AccountStatus, AccountType, Role};
+use crate::error::{into_payload, GqlResultExt, UserError};
+use crate::graphql::context::ContextExt;
+use crate::graphql::pagination::{page_size, PageInfo};
+
+#[derive(InputObject, Default)]
+pub struct UserFilter {
+    /// Matches the start of email, username or fullName, ignoring case.
+    pub search: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<AccountStatus>,
+    pub account_type: Option<AccountType>,
+    pub email_confirmed: Option<bool>,
+}
+
+#[derive(SimpleObject)]
+pub struct UserEdge {
+    pub cursor: String,
+    pub node: User,
+}
+
+#[derive(SimpleObject)]
+pub struct UserConnection {
+    pub edges: Vec<UserEdge>,
+    pub page_info: PageInfo,
+    /// Every user matching the filter, on every page.
+    pub total_count: i32,
+}
+
+#[derive(InputObject)]
+pub struct CreateSubscriptionPlanInput {
+    /// 1 to 100 characters, unique ignoring case.
+    pub name: String,
+    /// 0 or more, in the smallest unit of the currency.
+    pub price_cents: i32,
+    /// An ISO 4217 code in capitals, e.g. USD.
+    pub currency: String,
+    /// 1 to 120.
+    #[graphql(default = 1)]
+    pub interval_months: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateSubscriptionPlanPayload {
+    pub plan: Option<SubscriptionPlan>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct AdminUserPayload {
+    pub user: Option<User>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteUserPayload {
+    pub deleted_user_id: Option<ID>,
+    pub user_errors: Vec<UserError>,
+}
+
+fn user_payload(outcome: crate::error::ServiceResult<crate::entities::user::Model>) -> async_graphql::Result<AdminUserPayload> {
+    into_payload(
+        outcome,
+        |user| AdminUserPayload { user: Some(User::new(user)), user_errors: vec![] },
+        |user_errors| AdminUserPayload { user: None, user_errors },
+    )
+}
+
+#[derive(Default)]
+pub struct AdminQuery;
+
+#[Object]
+impl AdminQuery {
+    /// Staff and admins only: every user, newest first. `first` is at most 100.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+        filter: Option<UserFilter>,
+    ) -> async_graphql::Result<UserConnection> {
+        ctx.staff().gql()?;
+        let first = page_size(first, 20).gql()?;
+        let filter = filter.unwrap_or_default();
+        let query = UserQuery {
+            search: filter.search,
+            role: filter.role,
+            status: filter.status,
+            account_type: filter.account_type,
+            email_confirmed: filter.email_confirmed,
+        };
+        let page = service::list_users(ctx.state(), &query, first, after.as_deref()).await.gql()?;
+        let edges: Vec<UserEdge> =
+            page.users.into_iter().map(|user| UserEdge { cursor: service::user_cursor(&user), node: User::new(user) }).collect();
+        Ok(UserConnection {
+            page_info: PageInfo { has_next_page: page.has_next_page, end_cursor: edges.last().map(|e| e.cursor.clone()) },
+            edges,
+            total_count: i32::try_from(page.total_count).unwrap_or(i32::MAX),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct AdminMutation;
+
+#[Object]
+impl AdminMutation {
+    /// Admins only.
+    async fn create_subscription_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSubscriptionPlanInput,
+    ) -> async_graphql::Result<CreateSubscriptionPlanPayload> {
+        ctx.admin().gql()?;
+        let plan = NewPlan {
+            name: input.name,
+            price_cents: input.price_cents,
+            currency: input.currency,
+            interval_months: input.interval_months,
+        };
+        into_payload(
+            service::create_plan(ctx.state(), plan).await,
+            |plan| CreateSubscriptionPlanPayload { plan: Some(SubscriptionPlan(plan)), user_errors: vec![] },
+            |user_errors| CreateSubscriptionPlanPayload { plan: None, user_errors },
+        )
+    }
+
+    /// Admins only. The last active admin cannot be demoted.
+    async fn set_user_role(&self, ctx: &Context<'_>, user_id: ID, role: Role) -> async_graphql::Result<AdminUserPayload> {
+        ctx.admin().gql()?;
+        user_payload(service::set_role(ctx.state(), &user_id, role).await)
+    }
+
+    /// Staff and admins. SUSPENDED or DEACTIVATED ends every session of that user; ACTIVE lets them sign in again.
+    /// Only admins change an admin's status, and the last active admin keeps theirs.
+    async fn set_user_status(&self, ctx: &Context<'_>, user_id: ID, status: AccountStatus) -> async_graphql::Result<AdminUserPayload> {
+        let actor = ctx.staff().gql()?;
+        user_payload(service::set_status(ctx.state(), actor, &user_id, status).await)
+    }
+
+    /// Admins only. Deletes the user and everything they own; the last active admin cannot be deleted.
+    async fn delete_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<DeleteUserPayload> {
+        ctx.admin().gql()?;
+        into_payload(
+            service::delete_user(ctx.state(), &user_id).await,
+            |deleted| DeleteUserPayload { deleted_user_id: Some(ID(deleted.id)), user_errors: vec![] },
+            |user_errors| DeleteUserPayload { deleted_user_id: None, user_errors },
+        )
+    }
+}
