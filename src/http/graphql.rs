@@ -2,12 +2,12 @@
 //! GraphiQL for a browser).
 use std::net::SocketAddr;
 
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use serde_json::json;
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -40,7 +40,7 @@ pub async fn get_handler(
 ) -> Response {
     let query = uri.query().unwrap_or_default();
     if query.is_empty() && wants_html(&headers) && state.app.config.graphiql {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("Tessera").finish()).into_response();
+        return super::graphiql::page();
     }
     let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
