@@ -2,6 +2,7 @@
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod negotiation;
 
 use std::sync::Arc;
 
