@@ -1,27 +1,45 @@
 //! The /graphql endpoint: POST (JSON or multipart) and GET (queries only, or
-//! GraphiQL for a browser).
+//! GraphiQL for a browser), following the GraphQL over HTTP spec: the
+//! response's media type comes from the Accept header, and with
+//! `application/graphql-response+json` a request that fails before it runs
+//! (unparsable, invalid, bad variables) is a 400 without `data`.
 use std::net::SocketAddr;
 
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use serde_json::json;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 use tracing::Instrument;
 
+use super::negotiation::{negotiate, MediaType};
 use super::HttpState;
 use crate::graphql::context::RequestInfo;
 use crate::graphql::loaders::Loaders;
 use crate::sessions::service::authenticate;
 
-/// A GraphQL-shaped error body with a status code.
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+/// A GraphQL-shaped error body (no `data`: nothing ran) with a status code.
+pub fn error_response(media: MediaType, status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (status, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response()
+}
+
+/// 406: the client accepts neither media type a GraphQL response comes in.
+fn not_acceptable() -> Response {
+    error_response(
+        MediaType::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        "NOT_ACCEPTABLE",
+        "GraphQL responses are application/graphql-response+json or application/json: accept one of them.",
+    )
+}
+
+fn missing_query(media: MediaType) -> Response {
+    error_response(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "The request has no query.")
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -34,18 +52,21 @@ fn wants_html(headers: &HeaderMap) -> bool {
 pub async fn get_handler(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
     let query = uri.query().unwrap_or_default();
     if query.is_empty() && wants_html(&headers) && state.app.config.graphiql {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("Tessera").finish()).into_response();
+        return super::graphiql::page();
     }
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
     let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
-        Err(_) => return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "The query string is not a GraphQL request."),
+        Err(_) => return error_response(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "The query string is not a GraphQL request."),
     };
+    if request.query.trim().is_empty() {
+        return missing_query(media);
+    }
     // GET must never change anything: only queries run over it.
     if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
         let is_mutation = document.operations.iter().any(|(name, op)| {
@@ -58,6 +79,7 @@ pub async fn get_handler(
         });
         if is_mutation {
             let mut response = error_response(
+                media,
                 StatusCode::METHOD_NOT_ALLOWED,
                 "BAD_REQUEST",
                 "Mutations need POST: GET runs queries only.",
@@ -66,33 +88,43 @@ pub async fn get_handler(
             return response;
         }
     }
-    execute(&state, method, &headers, peer, request).await
+    execute(&state, media, &headers, peer, request).await
 }
 
 pub async fn post_handler(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if needs_preflight_proof(content_type.as_deref()) && !has_preflight_header(&headers) {
         return error_response(
+            media,
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
             "This request could be a cross-site request forgery: send it as application/json, or add a non-empty Apollo-Require-Preflight (or X-Apollo-Operation-Name, GraphQL-Require-Preflight) header.",
         );
     }
+    let essence = content_type.as_deref().map(media_essence).unwrap_or_default();
+    let is_multipart = essence == "multipart/form-data";
+    if essence != "application/json" && !is_multipart {
+        return error_response(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "Send the request as application/json, or as multipart/form-data for uploads.",
+        );
+    }
     let config = &state.app.config;
-    let is_multipart = content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/"));
     // A file a little over the limit is read and answered with a
     // FILE_TOO_LARGE userError; a far larger one is cut off here, unread.
     let file_cutoff = config.max_upload_bytes.saturating_mul(2);
     let limit = if is_multipart { file_cutoff + config.max_body_bytes } else { config.max_body_bytes };
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|length| length > limit) {
-        return error_response(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large.");
+        return error_response(media, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large.");
     }
     let body = Body::new(http_body_util::Limited::new(body, limit));
     let reader = tokio_util::io::StreamReader::new(
@@ -104,15 +136,18 @@ pub async fn post_handler(
         .max_num_files(1);
     let batch = match async_graphql::http::receive_batch_body(content_type, reader, options).await {
         Ok(batch) => batch,
-        Err(error) => return parse_error_response(error),
+        Err(error) => return parse_error_response(media, error),
     };
     let request = match batch {
         async_graphql::BatchRequest::Single(request) => request,
         async_graphql::BatchRequest::Batch(_) => {
-            return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Batched requests are not supported: send one operation per request.")
+            return error_response(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "Batched requests are not supported: send one operation per request.")
         }
     };
-    execute(&state, method, &headers, peer, request).await
+    if request.query.trim().is_empty() {
+        return missing_query(media);
+    }
+    execute(&state, media, &headers, peer, request).await
 }
 
 /// Content types a browser may send cross-site without a CORS preflight
@@ -120,8 +155,12 @@ pub async fn post_handler(
 /// forgery, as Apollo Server's CSRF prevention does.
 fn needs_preflight_proof(content_type: Option<&str>) -> bool {
     let Some(content_type) = content_type else { return true };
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    matches!(essence.as_str(), "" | "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data")
+    matches!(media_essence(content_type).as_str(), "" | "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data")
+}
+
+/// `type/subtype` of a content type, lower-cased, without parameters.
+fn media_essence(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 fn has_preflight_header(headers: &HeaderMap) -> bool {
@@ -147,8 +186,9 @@ pub fn client_ip(peer: std::net::IpAddr, headers: &HeaderMap, trusted: &[crate::
     forwarded.iter().rev().copied().find(|ip| !is_trusted(*ip)).or(forwarded.first().copied()).unwrap_or(peer)
 }
 
-fn parse_error_response(error: async_graphql::ParseRequestError) -> Response {
+fn parse_error_response(media: MediaType, error: async_graphql::ParseRequestError) -> Response {
     use async_graphql::ParseRequestError as E;
+    let error_response = |status, code, message| error_response(media, status, code, message);
     match error {
         E::PayloadTooLarge => error_response(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large."),
         E::Io(e) if e.to_string().contains("length limit exceeded") => {
@@ -167,7 +207,7 @@ fn parse_error_response(error: async_graphql::ParseRequestError) -> Response {
 
 async fn execute(
     state: &HttpState,
-    _method: Method,
+    media: MediaType,
     headers: &HeaderMap,
     peer: SocketAddr,
     request: async_graphql::Request,
@@ -181,7 +221,7 @@ async fn execute(
             Err(error) => {
                 tracing::error!(error = ?error, "authentication lookup failed");
                 let body = json!({ "errors": [{ "message": "Internal error.", "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
-                return (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+                return (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response();
             }
         };
         let info = RequestInfo {
@@ -191,10 +231,49 @@ async fn execute(
         };
         let request = request.data(info).data(Loaders::new(&state.app.db)).data(state.app.clone());
         let response = normalize_errors(state.schema.execute(request).await, &request_id);
-        async_graphql_axum::GraphQLResponse::from(response).into_response()
+        graphql_response(media, response)
     }
     .instrument(span)
     .await
+}
+
+/// Whether the request failed before execution began (it did not parse, was
+/// invalid, its variables did not coerce, or a request limit refused it):
+/// no data, and only errors that no field raised.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// The HTTP response for a GraphQL response, in the negotiated media type.
+/// A request error has no `data` entry (the GraphQL spec: "if an error was
+/// raised before execution begins, the data entry should not be present")
+/// and, as application/graphql-response+json, status 400; application/json
+/// answers every GraphQL result with 200, as legacy clients expect.
+fn graphql_response(media: MediaType, response: async_graphql::Response) -> Response {
+    let request_error = is_request_error(&response);
+    let status = if request_error && media == MediaType::GraphQLResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let cache_control = if response.is_ok() { response.cache_control.value() } else { None };
+    let extra_headers = response.http_headers.clone();
+    let mut body = match serde_json::to_value(&response) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(error = %error, "a GraphQL response did not serialize");
+            return error_response(media, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "Internal error.");
+        }
+    };
+    if request_error {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+    }
+    let mut http_response = (status, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response();
+    if let Some(value) = cache_control.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
+        http_response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    http_response.headers_mut().extend(extra_headers);
+    http_response
 }
 
 /// A request id from a well-formed X-Request-Id header, or a new one.

@@ -1,6 +1,8 @@
-//! The HTTP surface: /graphql, /media/{key}, /healthz, /readyz.
+//! The HTTP surface: /graphql, GraphiQL's assets, /media/{key}, /healthz, /readyz.
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod negotiation;
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ pub fn router(state: HttpState) -> Router {
     let cors = cors(&state.app.config.cors_allowed_origins);
     Router::new()
         .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
+        .route("/graphiql/assets/{version}/{file}", get(graphiql::asset))
         .route("/media/{key}", get(crate::media::route::get_media))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -124,6 +124,8 @@ async fn introspection_and_graphiql_can_be_turned_off() {
     assert!(!out.to_string().contains("SignupInput"));
     let page = app.client.get(app.url("/graphql")).header("Accept", "text/html").send().await.unwrap();
     assert!(!page.text().await.unwrap().to_lowercase().contains("graphiql"));
+    let page = app.client.get(app.url("/graphql")).header("Accept", "text/html,*/*;q=0.8").send().await.unwrap();
+    assert!(!page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
 }
 
 #[tokio::test]

@@ -66,3 +66,139 @@ async fn oversized_and_malformed_bodies_get_clear_errors() {
     let batch = app.client.post(app.url("/graphql")).json(&json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }])).send().await.unwrap();
     assert_eq!(batch.status(), 400);
 }
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+async fn post_accepting(app: &TestApp, accept: Option<&str>, body: serde_json::Value) -> (u16, String, serde_json::Value) {
+    let mut request = app.client.post(app.url("/graphql")).json(&body);
+    if let Some(accept) = accept {
+        request = request.header("Accept", accept);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, content_type, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn responses_come_in_the_media_type_the_client_accepts() {
+    let app = spawn_app().await;
+    let query = json!({ "query": "{ __typename }" });
+    for accept in [None, Some("*/*"), Some("application/json"), Some("application/graphql-response+json;q=0.5, application/json")] {
+        let (status, content_type, body) = post_accepting(&app, accept, query.clone()).await;
+        assert_eq!((status, content_type.starts_with("application/json")), (200, true), "{accept:?}");
+        assert_eq!(body["data"]["__typename"], "Query");
+    }
+    for accept in [GRAPHQL_RESPONSE_JSON, "application/graphql-response+json, application/json;q=0.9"] {
+        let (status, content_type, _) = post_accepting(&app, Some(accept), query.clone()).await;
+        assert_eq!((status, content_type.starts_with(GRAPHQL_RESPONSE_JSON)), (200, true), "{accept}");
+    }
+    let get = app.client.get(app.url("/graphql")).query(&[("query", "{ __typename }")]).header("Accept", GRAPHQL_RESPONSE_JSON).send().await.unwrap();
+    assert!(get.headers()["content-type"].to_str().unwrap().starts_with(GRAPHQL_RESPONSE_JSON));
+
+    // Neither type acceptable: 406, before anything runs.
+    let (status, _, body) = post_accepting(&app, Some("text/html"), query.clone()).await;
+    assert_eq!(status, 406);
+    assert_eq!(error_code(&body), Some("NOT_ACCEPTABLE"));
+}
+
+#[tokio::test]
+async fn request_errors_are_400_without_data_under_the_new_media_type() {
+    let app = spawn_app().await;
+    let cases = [
+        (json!({ "query": "{" }), "GRAPHQL_PARSE_FAILED"),
+        (json!({ "query": "{ nope }" }), "GRAPHQL_VALIDATION_FAILED"),
+        (json!({ "query": "query($id: ID!) { user(id: $id) { id } }", "variables": { "id": null } }), "BAD_USER_INPUT"),
+    ];
+    for (request, code) in cases {
+        let (status, content_type, body) = post_accepting(&app, Some(GRAPHQL_RESPONSE_JSON), request.clone()).await;
+        assert_eq!(status, 400, "{request}: {body}");
+        assert!(content_type.starts_with(GRAPHQL_RESPONSE_JSON));
+        assert!(body.get("data").is_none(), "{body}");
+        assert_eq!(error_code(&body), Some(code), "{body}");
+        // application/json keeps 200 for any GraphQL result; nothing ran, so no data either.
+        let (status, _, body) = post_accepting(&app, Some("application/json"), request.clone()).await;
+        assert_eq!(status, 200, "{request}: {body}");
+        assert!(body.get("data").is_none(), "{body}");
+        assert_eq!(error_code(&body), Some(code), "{body}");
+    }
+    // A field error is not a request error: it ran, data is present (null), 200.
+    let (status, _, body) = post_accepting(&app, Some(GRAPHQL_RESPONSE_JSON), json!({ "query": "{ me { id } }" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("data").is_some_and(|d| d.is_null()), "{body}");
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn bad_requests_are_4xx_whatever_the_media_type() {
+    let app = spawn_app().await;
+    for accept in [Some("application/json"), Some(GRAPHQL_RESPONSE_JSON), None] {
+        for body in [json!({}), json!({ "qeury": "{ __typename }" }), json!({ "query": "" }), json!({ "query": { "obj": "ect" } })] {
+            let (status, _, out) = post_accepting(&app, accept, body.clone()).await;
+            assert_eq!(status, 400, "{accept:?} {body}: {out}");
+            assert_eq!(error_code(&out), Some("BAD_REQUEST"));
+        }
+    }
+    let no_query = app.client.get(app.url("/graphql")).header("Accept", "application/json").send().await.unwrap();
+    assert_eq!(no_query.status(), 400);
+
+    // Content types other than JSON and multipart are refused, even with a preflight header.
+    for content_type in ["text/plain", "application/graphql", "application/xml"] {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .header("Content-Type", content_type)
+            .header("GraphQL-Require-Preflight", "1")
+            .body(json!({ "query": "{ __typename }" }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+        let out: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(error_code(&out), Some("BAD_REQUEST"));
+    }
+    let charset = app
+        .client
+        .post(app.url("/graphql"))
+        .header("Content-Type", "application/json; charset=utf-8")
+        .body(json!({ "query": "{ __typename }" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(charset.status(), 200);
+}
+
+#[tokio::test]
+async fn graphiql_is_served_from_the_binary_with_a_strict_csp() {
+    let app = spawn_app().await;
+    let page = app.client.get(app.url("/graphql")).header("Accept", "text/html").send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self';") && csp.contains("connect-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("://"), "the page names another host: {html}");
+    let assets: Vec<String> = html
+        .split('"')
+        .filter(|part| part.starts_with("/graphiql/assets/"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(assets.len(), 6, "{html}");
+    for asset in &assets {
+        let response = app.client.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+        let expected = if asset.ends_with(".css") { "text/css" } else { "text/javascript" };
+        assert!(content_type.starts_with(expected), "{asset}: {content_type}");
+        assert!(response.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+        assert!(!response.bytes().await.unwrap().is_empty());
+    }
+    // Another build's (or a made-up) version is not served.
+    let graphiql_js = assets.iter().find(|a| a.ends_with("/graphiql.min.js")).unwrap();
+    let segments: Vec<&str> = graphiql_js.split('/').collect();
+    let stale = graphiql_js.replace(segments[3], "0000000000000000");
+    assert_eq!(app.client.get(app.url(&stale)).send().await.unwrap().status(), 404);
+    assert_eq!(app.client.get(app.url("/graphiql/assets/x/../../Cargo.toml")).send().await.unwrap().status(), 404);
+
+    let off = spawn_app_with(|s| s.graphiql = false).await;
+    assert_eq!(off.client.get(off.url(graphiql_js)).send().await.unwrap().status(), 404);
+}
