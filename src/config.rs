@@ -75,6 +75,14 @@ pub struct Settings {
     #[arg(long, env = "CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE", default_value_t = 60, global = true)]
     pub credential_attempts_per_ip_per_minute: u32,
 
+    /// Confirmation and password-reset mails sent to one address per minute.
+    #[arg(long, env = "MAIL_PER_ADDRESS_PER_MINUTE", default_value_t = 1, global = true)]
+    pub mail_per_address_per_minute: u32,
+
+    /// Confirmation and password-reset mails sent to one address per hour.
+    #[arg(long, env = "MAIL_PER_ADDRESS_PER_HOUR", default_value_t = 5, global = true)]
+    pub mail_per_address_per_hour: u32,
+
     /// Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<String>,
@@ -178,6 +186,8 @@ pub struct Config {
     pub signin_max_failures: u32,
     pub signin_lockout_window: Duration,
     pub credential_attempts_per_ip_per_minute: u32,
+    pub mail_per_address_per_minute: u32,
+    pub mail_per_address_per_hour: u32,
     pub trusted_proxies: Vec<IpNet>,
     pub cors_allowed_origins: Vec<String>,
     pub graphql_introspection: bool,
@@ -316,6 +326,8 @@ impl Config {
             signin_max_failures: settings.signin_max_failures.max(1),
             signin_lockout_window: settings.signin_lockout_window,
             credential_attempts_per_ip_per_minute: settings.credential_attempts_per_ip_per_minute.max(1),
+            mail_per_address_per_minute: settings.mail_per_address_per_minute.max(1),
+            mail_per_address_per_hour: settings.mail_per_address_per_hour.max(1),
             trusted_proxies,
             cors_allowed_origins: settings
                 .cors_allowed_origins

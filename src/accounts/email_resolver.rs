@@ -69,6 +69,7 @@ pub struct EmailMutation;
 #[Object]
 impl EmailMutation {
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> async_graphql::Result<ChangePasswordPayload> {
+        crate::ratelimit::credential_attempt(ctx).await.gql()?;
         let viewer = ctx.viewer().gql()?;
         into_payload(
             recovery::change_password(ctx.state(), viewer, &input.current_password, &input.new_password).await,
@@ -85,6 +86,7 @@ impl EmailMutation {
 
     /// Sets a new password with a token from a reset email; the token then stops working.
     async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> async_graphql::Result<ResetPasswordPayload> {
+        crate::ratelimit::credential_attempt(ctx).await.gql()?;
         into_payload(
             recovery::reset_password(ctx.state(), &input.token, &input.new_password).await,
             |()| ResetPasswordPayload { success: true, user_errors: vec![] },
@@ -94,6 +96,7 @@ impl EmailMutation {
 
     /// Confirms an email address with the token from a confirmation email.
     async fn confirm_email(&self, ctx: &Context<'_>, token: String) -> async_graphql::Result<ConfirmEmailPayload> {
+        crate::ratelimit::credential_attempt(ctx).await.gql()?;
         into_payload(
             recovery::confirm_email(ctx.state(), &token).await,
             |user| ConfirmEmailPayload { user: Some(User::for_owner(user)), user_errors: vec![] },

@@ -34,6 +34,7 @@ impl LifecycleMutation {
 
     /// Deletes the signed-in user's account and everything it owns, display picture included.
     async fn delete_account(&self, ctx: &Context<'_>, password: String) -> async_graphql::Result<DeleteAccountPayload> {
+        crate::ratelimit::credential_attempt(ctx).await.gql()?;
         let viewer = ctx.viewer().gql()?;
         into_payload(
             lifecycle::delete_account(ctx.state(), &viewer.user_id, &password).await,

@@ -20,7 +20,28 @@ use crate::graphql::context::Viewer;
 use crate::mail::templates::{self, PasswordChange, CONFIRM_EMAIL_PATH, RESET_PASSWORD_PATH};
 use crate::mail::outbox;
 use crate::sessions::service as sessions;
+use crate::ratelimit;
 use crate::state::AppState;
+
+/// Whether another mail may go to this address now: at most
+/// MAIL_PER_ADDRESS_PER_MINUTE (one) a minute and MAIL_PER_ADDRESS_PER_HOUR an hour, counted in the database so every
+/// instance shares the budget. Call it before opening the transaction that
+/// would queue the mail. Past the budget the caller answers as usual and
+/// sends nothing.
+pub async fn mail_allowed(state: &AppState, address: &str) -> Result<bool, AppError> {
+    let address = address.trim().to_lowercase();
+    let minute = ratelimit::hit(state, &format!("mail-minute:{address}"), chrono::Duration::minutes(1)).await?;
+    if minute.count > state.config.mail_per_address_per_minute {
+        tracing::info!("mail to an address asked for again within a minute: not sent");
+        return Ok(false);
+    }
+    let hour = ratelimit::hit(state, &format!("mail-hour:{address}"), chrono::Duration::hours(1)).await?;
+    if hour.count > state.config.mail_per_address_per_hour {
+        tracing::info!("hourly mail budget of an address spent: not sent");
+        return Ok(false);
+    }
+    Ok(true)
+}
 
 /// Queues a confirmation mail, with a fresh token, to the user's current
 /// address; earlier confirmation links stop working. Call it inside the
@@ -123,6 +144,9 @@ pub fn resend_confirmation(state: &AppState, email: &str) {
 }
 
 async fn resend_confirmation_now(state: &AppState, email: &str) -> Result<(), AppError> {
+    if !mail_allowed(state, email).await? {
+        return Ok(());
+    }
     let Some(user) = active_account(state, email).await?.filter(|u| !u.email_confirmed) else {
         return Ok(());
     };
@@ -146,6 +170,9 @@ pub fn request_password_reset(state: &AppState, email: &str) {
 }
 
 async fn request_password_reset_now(state: &AppState, email: &str) -> Result<(), AppError> {
+    if !mail_allowed(state, email).await? {
+        return Ok(());
+    }
     let Some(user) = active_account(state, email).await? else {
         return Ok(());
     };

@@ -215,11 +215,15 @@ pub async fn signup(state: &AppState, mut data: SignupData) -> ServiceResult<use
         Some(checked) => Some(media::put_checked(state, checked).await?),
         None => None,
     };
+    // Checked before the transaction: it counts in the database too.
+    let send_confirmation = recovery::mail_allowed(state, account.email.as_str()).await?;
     let created = async {
         let txn = state.db.begin().await?;
         let taken = |e: sea_orm::DbErr| taken_from_violation(&e, "input").unwrap_or_else(|| e.into());
         let user = insert_account(&txn, &account, hash, picture_key.clone()).await.map_err(taken)?;
-        recovery::queue_email_confirmation(&txn, state, &user).await?;
+        if send_confirmation {
+            recovery::queue_email_confirmation(&txn, state, &user).await?;
+        }
         txn.commit().await.map_err(taken)?;
         Ok::<_, ServiceError>(user)
     }

@@ -161,17 +161,21 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
     }
     row.updated_at = Set(Utc::now());
 
+    let send_confirmation = match &email {
+        Some(email) => recovery::mail_allowed(state, email.as_str()).await?,
+        None => false,
+    };
     let txn = state.db.begin().await?;
     let user = match row.update(&txn).await {
         Ok(user) => user,
         Err(error) => return Err(taken_from_violation(&error, "input").unwrap_or_else(|| error.into())),
     };
     // The confirmation mail to the new address commits with the change.
-    if email_changed {
+    if send_confirmation {
         recovery::queue_email_confirmation(&txn, state, &user).await?;
     }
     txn.commit().await.map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?;
-    if email_changed {
+    if send_confirmation {
         state.mail_queued();
     }
     Ok(AccountUpdate { user, email_changed })

@@ -70,6 +70,9 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
         signin_max_failures: 10,
         signin_lockout_window: Duration::from_secs(900),
         credential_attempts_per_ip_per_minute: 1000,
+        // Most tests mail one address several times a minute; the limits have their own test.
+        mail_per_address_per_minute: 100,
+        mail_per_address_per_hour: 100,
         trusted_proxies: vec![],
         cors_allowed_origins: vec![],
         graphql_introspection: true,

@@ -500,3 +500,47 @@ async fn an_email_change_mails_a_confirmation_to_the_new_address() {
     assert_eq!(smtp.mail_to("gus@new.example").len(), 1);
     assert_eq!(smtp.mail_to("gus@example.com").len(), 1);
 }
+
+#[tokio::test]
+async fn mail_to_one_address_is_limited_per_minute_and_per_hour_with_the_same_answer() {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(|s| {
+        s.smtp_url = Some(url);
+        s.mail_per_address_per_minute = 1;
+        s.mail_per_address_per_hour = 5;
+    })
+    .await;
+    app.joined("ivy").await;
+    smtp.nth("ivy@example.com", 1).await;
+    // Within the minute: the same answer, no mail.
+    for _ in 0..3 {
+        assert_eq!(app.request_reset("ivy@example.com").await["data"]["requestPasswordReset"]["success"], true);
+        assert_eq!(app.resend("IVY@example.com").await["data"]["resendConfirmationEmail"]["success"], true);
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(smtp.mail_to("ivy@example.com").len(), 1);
+    assert_eq!(app.outbox().await.len(), 1);
+
+    // The hourly budget holds once the minute has passed.
+    app.sql("UPDATE rate_limits SET expires_at = '2001-01-01T00:00:00+00:00' WHERE bucket LIKE 'mail-minute:%'").await;
+    for i in 0..6 {
+        app.request_reset("ivy@example.com").await;
+        // The request is handled in the background: wait until it has counted.
+        let expected = 2 + i;
+        let mut counted = 0;
+        for _ in 0..200 {
+            let bucket = tessera::entities::rate_limit::Entity::find_by_id("mail-hour:ivy@example.com".to_owned()).one(&app.state.db).await.unwrap();
+            counted = bucket.map(|b| b.count).unwrap_or(0);
+            if counted >= expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(counted, expected);
+        app.sql("UPDATE rate_limits SET expires_at = '2001-01-01T00:00:00+00:00' WHERE bucket LIKE 'mail-minute:%'").await;
+    }
+    smtp.wait_for("ivy@example.com", 5).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.mail_to("ivy@example.com").len(), 5, "one confirmation and four resets in the hour");
+}
