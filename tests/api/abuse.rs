@@ -63,9 +63,15 @@ async fn aliased_credential_fields_are_refused_before_anything_runs() {
         .gql("mutation { signin(input: { login: \"alice\", password: \"x\" }) { user { id } } refreshTokens(refreshToken: \"y\") { tokens { accessToken } } }", json!({}), None)
         .await;
     assert_eq!(error_code(&two), Some("BAD_USER_INPUT"));
-    // Nothing ran: no failure was counted against the account.
-    use sea_orm::{EntityTrait, PaginatorTrait};
-    assert_eq!(tessera::entities::rate_limit::Entity::find().count(&app.state.db).await.unwrap(), 0);
+    // Nothing ran: neither a failure against the account nor an attempt from the address was counted.
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use tessera::entities::rate_limit;
+    let counted = rate_limit::Entity::find()
+        .filter(rate_limit::Column::Bucket.like("signin-failures:%").or(rate_limit::Column::Bucket.like("credentials-ip:%")))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(counted, 0);
 }
 
 #[tokio::test]
