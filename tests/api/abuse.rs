@@ -64,10 +64,14 @@ async fn aliased_credential_fields_are_refused_before_anything_runs() {
         .await;
     assert_eq!(error_code(&two), Some("BAD_USER_INPUT"));
     // Nothing ran: neither a failure against the account nor an attempt from the address was counted.
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
     use tessera::entities::rate_limit;
     let counted = rate_limit::Entity::find()
-        .filter(rate_limit::Column::Bucket.like("signin-failures:%").or(rate_limit::Column::Bucket.like("credentials-ip:%")))
+        .filter(
+            Condition::any()
+                .add(rate_limit::Column::Bucket.like("signin-failures:%"))
+                .add(rate_limit::Column::Bucket.like("credentials-ip:%")),
+        )
         .count(&app.state.db)
         .await
         .unwrap();
