@@ -72,7 +72,7 @@ impl<T> GqlResultExt<T> for Result<T, AppError> {
     }
 }
 
-/// The contract's UserErrorCode.
+/// Why a value of the input was refused: the code of a UserError.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum UserErrorCode {
     /// A required value is missing or empty.
@@ -81,7 +81,9 @@ pub enum UserErrorCode {
     Invalid,
     /// Another account already uses this value (email, username, phone number).
     Taken,
+    /// The value is shorter than allowed (a password, a username).
     TooShort,
+    /// The value is longer than allowed (an email, a name, a bio, a plan name...).
     TooLong,
     /// The password is too common, too simple or too close to the account's own data.
     TooWeak,
@@ -99,7 +101,9 @@ pub enum UserErrorCode {
     InvalidToken,
     /// The operation is not allowed for this account (e.g. monthlySubKeys for a fan).
     NotAllowed,
+    /// The uploaded file is larger than allowed (2 MiB by default).
     FileTooLarge,
+    /// The uploaded file is not a JPEG or PNG picture that can be read, or it has too many pixels.
     UnsupportedFileType,
     /// The action was already done (email already confirmed, Instagram already linked).
     AlreadyDone,
@@ -112,6 +116,7 @@ pub struct UserError {
     pub field: Option<Vec<String>>,
     /// A sentence fit to show to a person.
     pub message: String,
+    /// The kind of problem, for programs to act on; message is for people.
     pub code: UserErrorCode,
 }
 

@@ -8,44 +8,59 @@ use crate::accounts::resolver::User;
 use crate::error::{into_payload, GqlResultExt, UserError};
 use crate::graphql::context::ContextExt;
 
+/// Input of changePassword.
 #[derive(InputObject)]
 pub struct ChangePasswordInput {
+    /// The password the account has now.
     pub current_password: String,
+    /// 8 to 128 characters, at least 4 of them different; not a common password, and not close to the account's email or username.
     pub new_password: String,
 }
 
+/// The result of changePassword.
 #[derive(SimpleObject)]
 pub struct ChangePasswordPayload {
     /// Every other session of the user has been ended.
     pub success: bool,
+    /// Empty on success. currentPassword: INVALID_CREDENTIALS; newPassword: REQUIRED, TOO_SHORT, TOO_LONG, TOO_WEAK.
     pub user_errors: Vec<UserError>,
 }
 
+/// The result of requestPasswordReset: the same whether or not the email belongs to an account.
 #[derive(SimpleObject)]
 pub struct RequestPasswordResetPayload {
     /// Always true, whether or not the email belongs to an account.
     pub success: bool,
 }
 
+/// Input of resetPassword.
 #[derive(InputObject)]
 pub struct ResetPasswordInput {
+    /// The token from the password-reset link.
     pub token: String,
+    /// 8 to 128 characters, at least 4 of them different; not a common password, and not close to the account's email or username.
     pub new_password: String,
 }
 
+/// The result of resetPassword.
 #[derive(SimpleObject)]
 pub struct ResetPasswordPayload {
     /// Every session of the user has been ended.
     pub success: bool,
+    /// Empty on success. token: INVALID_TOKEN when the link is unknown, used, expired or replaced by a newer one, or the account's email or status changed since; newPassword: REQUIRED, TOO_SHORT, TOO_LONG, TOO_WEAK.
     pub user_errors: Vec<UserError>,
 }
 
+/// The result of confirmEmail.
 #[derive(SimpleObject)]
 pub struct ConfirmEmailPayload {
+    /// The account, now with emailConfirmed true and private fields included; null when userErrors is not empty.
     pub user: Option<User>,
+    /// Empty on success. token: INVALID_TOKEN when the link is unknown, used or expired, a newer one was sent, or the account's email changed since; ALREADY_DONE when the address is already confirmed.
     pub user_errors: Vec<UserError>,
 }
 
+/// The result of resendConfirmationEmail: the same whether or not the email belongs to an unconfirmed account.
 #[derive(SimpleObject)]
 pub struct ResendConfirmationEmailPayload {
     /// Always true, whether or not the email belongs to an unconfirmed account.
@@ -58,7 +73,7 @@ pub struct EmailQuery;
 #[Object]
 impl EmailQuery {
     /// Whether a password-reset token from an email is still good. Needs no sign-in.
-    async fn password_reset_token_valid(&self, ctx: &Context<'_>, token: String) -> async_graphql::Result<bool> {
+    async fn password_reset_token_valid(&self, ctx: &Context<'_>, #[graphql(desc = "The token from the password-reset link.")] token: String) -> async_graphql::Result<bool> {
         recovery::reset_token_valid(ctx.state(), &token).await.gql()
     }
 }
@@ -68,7 +83,8 @@ pub struct EmailMutation;
 
 #[Object]
 impl EmailMutation {
-    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> async_graphql::Result<ChangePasswordPayload> {
+    /// Changes the signed-in user's password after checking the current one. Every other session ends (this one stays), pending password-reset links stop working, and a notice is emailed.
+    async fn change_password(&self, ctx: &Context<'_>, #[graphql(desc = "The current and the new password.")] input: ChangePasswordInput) -> async_graphql::Result<ChangePasswordPayload> {
         crate::ratelimit::credential_attempt(ctx).await.gql()?;
         let viewer = ctx.viewer().gql()?;
         into_payload(
@@ -79,13 +95,13 @@ impl EmailMutation {
     }
 
     /// Emails a single-use password-reset link if the email belongs to an account.
-    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> RequestPasswordResetPayload {
+    async fn request_password_reset(&self, ctx: &Context<'_>, #[graphql(desc = "The account's email address, compared ignoring case.")] email: String) -> RequestPasswordResetPayload {
         recovery::request_password_reset(ctx.state(), &email);
         RequestPasswordResetPayload { success: true }
     }
 
     /// Sets a new password with a token from a reset email; the token then stops working.
-    async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> async_graphql::Result<ResetPasswordPayload> {
+    async fn reset_password(&self, ctx: &Context<'_>, #[graphql(desc = "The token from the email and the new password.")] input: ResetPasswordInput) -> async_graphql::Result<ResetPasswordPayload> {
         crate::ratelimit::credential_attempt(ctx).await.gql()?;
         into_payload(
             recovery::reset_password(ctx.state(), &input.token, &input.new_password).await,
@@ -95,7 +111,7 @@ impl EmailMutation {
     }
 
     /// Confirms an email address with the token from a confirmation email.
-    async fn confirm_email(&self, ctx: &Context<'_>, token: String) -> async_graphql::Result<ConfirmEmailPayload> {
+    async fn confirm_email(&self, ctx: &Context<'_>, #[graphql(desc = "The token from the confirmation link.")] token: String) -> async_graphql::Result<ConfirmEmailPayload> {
         crate::ratelimit::credential_attempt(ctx).await.gql()?;
         into_payload(
             recovery::confirm_email(ctx.state(), &token).await,
@@ -104,7 +120,8 @@ impl EmailMutation {
         )
     }
 
-    async fn resend_confirmation_email(&self, ctx: &Context<'_>, email: String) -> ResendConfirmationEmailPayload {
+    /// Emails a new confirmation link, and earlier links stop working, if the email belongs to an ACTIVE account whose address is not confirmed yet. Needs no sign-in.
+    async fn resend_confirmation_email(&self, ctx: &Context<'_>, #[graphql(desc = "The account's email address, compared ignoring case.")] email: String) -> ResendConfirmationEmailPayload {
         recovery::resend_confirmation(ctx.state(), &email);
         ResendConfirmationEmailPayload { success: true }
     }

@@ -5,15 +5,21 @@ use crate::accounts::lifecycle;
 use crate::error::{into_payload, GqlResultExt, UserError};
 use crate::graphql::context::ContextExt;
 
+/// The result of deactivateAccount.
 #[derive(SimpleObject)]
 pub struct DeactivateAccountPayload {
+    /// True when the account is now DEACTIVATED; false when userErrors is not empty.
     pub success: bool,
+    /// Empty on success; NOT_ALLOWED when the user is the only active admin.
     pub user_errors: Vec<UserError>,
 }
 
+/// The result of deleteAccount.
 #[derive(SimpleObject)]
 pub struct DeleteAccountPayload {
+    /// The id of the deleted account; null when userErrors is not empty.
     pub deleted_user_id: Option<ID>,
+    /// Empty on success. password: INVALID_CREDENTIALS; NOT_ALLOWED when the user is the only active admin.
     pub user_errors: Vec<UserError>,
 }
 
@@ -33,7 +39,7 @@ impl LifecycleMutation {
     }
 
     /// Deletes the signed-in user's account and everything it owns, display picture included.
-    async fn delete_account(&self, ctx: &Context<'_>, password: String) -> async_graphql::Result<DeleteAccountPayload> {
+    async fn delete_account(&self, ctx: &Context<'_>, #[graphql(desc = "The account's current password, to confirm.")] password: String) -> async_graphql::Result<DeleteAccountPayload> {
         crate::ratelimit::credential_attempt(ctx).await.gql()?;
         let viewer = ctx.viewer().gql()?;
         into_payload(

@@ -44,11 +44,14 @@ impl User {
     }
 }
 
+/// A Tessera account. Private fields are null unless the viewer is the user, staff or an admin.
 #[Object]
 impl User {
+    /// The account's id: opaque, and never changes.
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
+    /// Unique ignoring case; null when the user has none.
     async fn username(&self) -> Option<&str> {
         self.0.username.as_deref()
     }
@@ -64,24 +67,31 @@ impl User {
     async fn full_name(&self) -> Option<&str> {
         self.0.full_name.as_deref()
     }
+    /// Null when not set.
     async fn first_name(&self) -> Option<&str> {
         self.0.first_name.as_deref()
     }
+    /// Null when not set.
     async fn last_name(&self) -> Option<&str> {
         self.0.last_name.as_deref()
     }
+    /// FAN or CREATOR, chosen at signup.
     async fn account_type(&self) -> AccountType {
         self.0.account_type
     }
+    /// USER unless an admin made the user STAFF or ADMIN.
     async fn role(&self) -> Role {
         self.0.role
     }
+    /// Only ACTIVE accounts can sign in.
     async fn status(&self) -> AccountStatus {
         self.0.status
     }
+    /// Whether the current email address was confirmed through its emailed link; a new email sets it back to false.
     async fn email_confirmed(&self) -> bool {
         self.0.email_confirmed
     }
+    /// When the account was created.
     async fn joined_at(&self) -> DateTime {
         self.0.created_at.into()
     }
@@ -89,6 +99,7 @@ impl User {
     async fn last_login_at(&self, ctx: &Context<'_>) -> Option<DateTime> {
         self.private(ctx, self.0.last_login_at).flatten().map(DateTime)
     }
+    /// When the account last changed.
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
     }
@@ -100,6 +111,7 @@ impl User {
         let plan = ctx.data_unchecked::<Loaders>().plans.load_one(plan_id).await.map_err(load_error).gql()?;
         Ok(plan.map(SubscriptionPlan))
     }
+    /// The user's profile; every user has one.
     async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Profile> {
         Profile::of_user(ctx, &self.0).await
     }
@@ -114,15 +126,20 @@ impl User {
 pub struct SignupInput {
     /// Compared ignoring case; stored as given.
     pub email: String,
+    /// 8 to 128 characters, at least 4 of them different; not a common password, and not close to the account's email or username.
     pub password: String,
     /// When given it must equal password.
     pub password_confirmation: Option<String>,
+    /// The kind of account; FAN when omitted.
     #[graphql(default_with = "Some(AccountType::Fan)")]
     pub account_type: Option<AccountType>,
     /// 3 to 50 of letters, digits, '.', '_' and '-'; unique ignoring case.
     pub username: Option<String>,
+    /// The display name, at most 100 characters; when omitted it is firstName and lastName joined by a space.
     pub full_name: Option<String>,
+    /// At most 100 characters.
     pub first_name: Option<String>,
+    /// At most 100 characters.
     pub last_name: Option<String>,
     /// Any common format; stored as E.164; unique.
     pub phone_number: Option<String>,
@@ -130,24 +147,32 @@ pub struct SignupInput {
     pub display_pic: Option<async_graphql::Upload>,
 }
 
+/// The result of signup.
 #[derive(SimpleObject)]
 pub struct SignupPayload {
     /// A confirmation email has been sent to the new user.
     pub user: Option<User>,
+    /// Empty on success. email: REQUIRED, INVALID, TOO_LONG, TAKEN; username: TOO_SHORT, TOO_LONG, INVALID, TAKEN; phoneNumber: INVALID, TAKEN; fullName, firstName, lastName: TOO_LONG, INVALID; password: REQUIRED, TOO_SHORT, TOO_LONG, TOO_WEAK; passwordConfirmation: MISMATCH; displayPic: FILE_TOO_LARGE, UNSUPPORTED_FILE_TYPE.
     pub user_errors: Vec<UserError>,
 }
 
+/// Input of signin.
 #[derive(InputObject)]
 pub struct SigninInput {
     /// The account's email or username.
     pub login: String,
+    /// The account's password.
     pub password: String,
 }
 
+/// The result of signin.
 #[derive(SimpleObject)]
 pub struct SigninPayload {
+    /// The new session's tokens; null when userErrors is not empty.
     pub tokens: Option<AuthTokens>,
+    /// The signed-in user, private fields included; null when userErrors is not empty.
     pub user: Option<User>,
+    /// Empty on success; otherwise one error with field null: INVALID_CREDENTIALS, ACCOUNT_INACTIVE or ACCOUNT_SUSPENDED. Too many attempts give a top-level RATE_LIMITED error instead.
     pub user_errors: Vec<UserError>,
 }
 
@@ -156,18 +181,26 @@ pub struct SigninPayload {
 pub struct UpdateAccountInput {
     /// A new email: emailConfirmed becomes false and a confirmation email is sent to it.
     pub email: MaybeUndefined<String>,
+    /// 3 to 50 of letters, digits, '.', '_' and '-'; unique ignoring case. Null or empty removes it.
     pub username: MaybeUndefined<String>,
+    /// At most 100 characters; null or empty clears it. When omitted, a fullName that was only firstName and lastName joined follows their new values.
     pub full_name: MaybeUndefined<String>,
+    /// At most 100 characters; null or empty clears it.
     pub first_name: MaybeUndefined<String>,
+    /// At most 100 characters; null or empty clears it.
     pub last_name: MaybeUndefined<String>,
+    /// Any common format; stored as E.164; unique. Null or empty removes it.
     pub phone_number: MaybeUndefined<String>,
     /// Null to drop the plan.
     pub subscription_plan_id: MaybeUndefined<ID>,
 }
 
+/// The result of updateAccount.
 #[derive(SimpleObject)]
 pub struct UpdateAccountPayload {
+    /// The account as changed; null when userErrors is not empty.
     pub user: Option<User>,
+    /// Empty on success. email: REQUIRED (null or empty), INVALID, TOO_LONG, TAKEN; username: TOO_SHORT, TOO_LONG, INVALID, TAKEN; phoneNumber: INVALID, TAKEN; fullName, firstName, lastName: TOO_LONG, INVALID; subscriptionPlanId: NOT_FOUND.
     pub user_errors: Vec<UserError>,
 }
 
@@ -185,7 +218,7 @@ impl AccountsQuery {
     }
 
     /// Any user by id; null when there is none (or it is not ACTIVE and the viewer is not staff or admin). Needs sign-in.
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>, #[graphql(desc = "The user's id.")] id: ID) -> async_graphql::Result<Option<User>> {
         let viewer = ctx.viewer().gql()?;
         let found = ctx.data_unchecked::<Loaders>().users.load_one(id.0).await.map_err(load_error).gql()?;
         Ok(found
@@ -200,7 +233,7 @@ pub struct AccountsMutation;
 #[Object]
 impl AccountsMutation {
     /// Creates an ACTIVE account with an unconfirmed email and sends the confirmation email.
-    async fn signup(&self, ctx: &Context<'_>, input: SignupInput) -> async_graphql::Result<SignupPayload> {
+    async fn signup(&self, ctx: &Context<'_>, #[graphql(desc = "The new account.")] input: SignupInput) -> async_graphql::Result<SignupPayload> {
         let state = ctx.state();
         let data = SignupData {
             email: input.email,
@@ -225,7 +258,7 @@ impl AccountsMutation {
     }
 
     /// Starts a new session. Deactivated and suspended accounts get ACCOUNT_INACTIVE / ACCOUNT_SUSPENDED.
-    async fn signin(&self, ctx: &Context<'_>, input: SigninInput) -> async_graphql::Result<SigninPayload> {
+    async fn signin(&self, ctx: &Context<'_>, #[graphql(desc = "The login and the password.")] input: SigninInput) -> async_graphql::Result<SigninPayload> {
         crate::ratelimit::credential_attempt(ctx).await.gql()?;
         let info = ctx.request_info();
         into_payload(
@@ -236,7 +269,7 @@ impl AccountsMutation {
     }
 
     /// Changes the signed-in user's account: email, username, names, phone, plan.
-    async fn update_account(&self, ctx: &Context<'_>, input: UpdateAccountInput) -> async_graphql::Result<UpdateAccountPayload> {
+    async fn update_account(&self, ctx: &Context<'_>, #[graphql(desc = "The fields to change; omitted ones stay as they are.")] input: UpdateAccountInput) -> async_graphql::Result<UpdateAccountPayload> {
         let viewer = ctx.viewer().gql()?;
         let changes = AccountChanges {
             email: input.email,

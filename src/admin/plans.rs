@@ -8,11 +8,14 @@ use crate::graphql::context::ContextExt;
 
 pub struct SubscriptionPlan(pub subscription_plan::Model);
 
+/// A plan users can subscribe to, chosen with updateAccount's subscriptionPlanId.
 #[Object]
 impl SubscriptionPlan {
+    /// Pass it as subscriptionPlanId to updateAccount to choose this plan.
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
+    /// Unique ignoring case.
     async fn name(&self) -> &str {
         &self.0.name
     }

@@ -10,30 +10,42 @@ use crate::error::{into_payload, GqlResultExt, UserError};
 use crate::graphql::context::ContextExt;
 use crate::graphql::pagination::{page_size, PageInfo};
 
+/// Narrows Query.users: every field given must match; omitted or null fields do not filter.
 #[derive(InputObject, Default)]
 pub struct UserFilter {
     /// Matches the start of email, username or fullName, ignoring case.
     pub search: Option<String>,
+    /// Only users with this role.
     pub role: Option<Role>,
+    /// Only users with this status.
     pub status: Option<AccountStatus>,
+    /// Only users of this account type.
     pub account_type: Option<AccountType>,
+    /// Only users whose email is confirmed (true) or not (false).
     pub email_confirmed: Option<bool>,
 }
 
+/// A user in a page of Query.users.
 #[derive(SimpleObject)]
 pub struct UserEdge {
+    /// Pass it as `after` to get the users after this one.
     pub cursor: String,
+    /// The user.
     pub node: User,
 }
 
+/// One page of users, newest first.
 #[derive(SimpleObject)]
 pub struct UserConnection {
+    /// The users of this page, newest first.
     pub edges: Vec<UserEdge>,
+    /// Where this page ends and whether more follow.
     pub page_info: PageInfo,
     /// Every user matching the filter, on every page.
     pub total_count: i32,
 }
 
+/// Input of createSubscriptionPlan.
 #[derive(InputObject)]
 pub struct CreateSubscriptionPlanInput {
     /// 1 to 100 characters, unique ignoring case.
@@ -47,21 +59,30 @@ pub struct CreateSubscriptionPlanInput {
     pub interval_months: i32,
 }
 
+/// The result of createSubscriptionPlan.
 #[derive(SimpleObject)]
 pub struct CreateSubscriptionPlanPayload {
+    /// The new plan; null when userErrors is not empty.
     pub plan: Option<SubscriptionPlan>,
+    /// Empty on success. name: REQUIRED, TOO_LONG, INVALID, TAKEN; priceCents: INVALID (negative); currency: REQUIRED, INVALID; intervalMonths: INVALID (outside 1 to 120).
     pub user_errors: Vec<UserError>,
 }
 
+/// The result of setUserRole and setUserStatus.
 #[derive(SimpleObject)]
 pub struct AdminUserPayload {
+    /// The user as changed; null when userErrors is not empty.
     pub user: Option<User>,
+    /// Empty on success. userId: NOT_FOUND when there is no such user, NOT_ALLOWED when staff change an admin's status; role or status: NOT_ALLOWED when the change would leave no active admin.
     pub user_errors: Vec<UserError>,
 }
 
+/// The result of deleteUser.
 #[derive(SimpleObject)]
 pub struct DeleteUserPayload {
+    /// The id of the deleted user; null when userErrors is not empty.
     pub deleted_user_id: Option<ID>,
+    /// Empty on success. userId: NOT_FOUND when there is no such user, NOT_ALLOWED when they are the only active admin.
     pub user_errors: Vec<UserError>,
 }
 
@@ -82,9 +103,9 @@ impl AdminQuery {
     async fn users(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: Option<i32>,
-        after: Option<String>,
-        filter: Option<UserFilter>,
+        #[graphql(default = 20, desc = "How many users to return: 0 to 100.")] first: Option<i32>,
+        #[graphql(desc = "Return the users after this cursor (an endCursor or edge cursor from this list); an invalid one is a BAD_USER_INPUT error.")] after: Option<String>,
+        #[graphql(desc = "Narrows the list; omitted, every user is listed.")] filter: Option<UserFilter>,
     ) -> async_graphql::Result<UserConnection> {
         ctx.staff().gql()?;
         let first = page_size(first, 20).gql()?;
@@ -116,7 +137,7 @@ impl AdminMutation {
     async fn create_subscription_plan(
         &self,
         ctx: &Context<'_>,
-        input: CreateSubscriptionPlanInput,
+        #[graphql(desc = "The new plan.")] input: CreateSubscriptionPlanInput,
     ) -> async_graphql::Result<CreateSubscriptionPlanPayload> {
         ctx.admin().gql()?;
         let plan = NewPlan {
@@ -133,20 +154,20 @@ impl AdminMutation {
     }
 
     /// Admins only. The last active admin cannot be demoted.
-    async fn set_user_role(&self, ctx: &Context<'_>, user_id: ID, role: Role) -> async_graphql::Result<AdminUserPayload> {
+    async fn set_user_role(&self, ctx: &Context<'_>, #[graphql(desc = "The user to change.")] user_id: ID, #[graphql(desc = "The new role.")] role: Role) -> async_graphql::Result<AdminUserPayload> {
         ctx.admin().gql()?;
         user_payload(service::set_role(ctx.state(), &user_id, role).await)
     }
 
     /// Staff and admins. SUSPENDED or DEACTIVATED ends every session of that user; ACTIVE lets them sign in again.
     /// Only admins change an admin's status, and the last active admin keeps theirs.
-    async fn set_user_status(&self, ctx: &Context<'_>, user_id: ID, status: AccountStatus) -> async_graphql::Result<AdminUserPayload> {
+    async fn set_user_status(&self, ctx: &Context<'_>, #[graphql(desc = "The user to change.")] user_id: ID, #[graphql(desc = "The new status.")] status: AccountStatus) -> async_graphql::Result<AdminUserPayload> {
         let actor = ctx.staff().gql()?;
         user_payload(service::set_status(ctx.state(), actor, &user_id, status).await)
     }
 
     /// Admins only. Deletes the user and everything they own; the last active admin cannot be deleted.
-    async fn delete_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<DeleteUserPayload> {
+    async fn delete_user(&self, ctx: &Context<'_>, #[graphql(desc = "The user to delete.")] user_id: ID) -> async_graphql::Result<DeleteUserPayload> {
         ctx.admin().gql()?;
         into_payload(
             service::delete_user(ctx.state(), &user_id).await,

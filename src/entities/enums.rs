@@ -3,22 +3,29 @@
 use async_graphql::Enum;
 use sea_orm::entity::prelude::*;
 
+/// What kind of account a user has, chosen at signup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum AccountType {
+    /// A fan account: the default at signup.
     #[sea_orm(string_value = "FAN")]
     Fan,
+    /// A creator account: only creators have Profile.monthlySubKeys.
     #[sea_orm(string_value = "CREATOR")]
     Creator,
 }
 
+/// What a user may do beyond their own account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Role {
+    /// A regular user: sees other users' public fields and ACTIVE accounts only.
     #[sea_orm(string_value = "USER")]
     User,
+    /// Sees every user's private fields and inactive accounts, lists users, and sets the status of users who are not admins.
     #[sea_orm(string_value = "STAFF")]
     Staff,
+    /// Everything staff can do, plus setting roles and admins' statuses, deleting users and creating subscription plans.
     #[sea_orm(string_value = "ADMIN")]
     Admin,
 }
@@ -30,9 +37,11 @@ impl Role {
     }
 }
 
+/// Whether an account can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum AccountStatus {
+    /// The account can sign in and is visible to every signed-in user.
     #[sea_orm(string_value = "ACTIVE")]
     Active,
     /// The user deactivated the account; only an admin can reactivate it.
@@ -43,17 +52,23 @@ pub enum AccountStatus {
     Suspended,
 }
 
+/// A user's gender, as they state it on their profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Gender {
+    /// Male.
     #[sea_orm(string_value = "MALE")]
     Male,
+    /// Female.
     #[sea_orm(string_value = "FEMALE")]
     Female,
+    /// Non-binary.
     #[sea_orm(string_value = "NON_BINARY")]
     NonBinary,
+    /// A gender not listed here.
     #[sea_orm(string_value = "OTHER")]
     Other,
+    /// The user chose not to say (unlike null, which means not set).
     #[sea_orm(string_value = "UNDISCLOSED")]
     Undisclosed,
 }

@@ -9,9 +9,12 @@ use crate::error::AppError;
 /// The most items one page may hold.
 pub const MAX_PAGE_SIZE: i32 = 100;
 
+/// Where a page ends and whether more items follow.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct PageInfo {
+    /// True when more items follow this page.
     pub has_next_page: bool,
+    /// The cursor of the page's last item, to pass as `after` for the next page; null when the page is empty.
     pub end_cursor: Option<String>,
 }
 

@@ -6,6 +6,7 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
+/// A moment in time as an RFC 3339 string, e.g. 2026-11-24T15:04:05.123Z. Sent in UTC with milliseconds; accepted with any offset.
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -32,6 +33,7 @@ impl From<chrono::DateTime<Utc>> for DateTime {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date(pub NaiveDate);
 
+/// A calendar date as YYYY-MM-DD, e.g. 1990-07-14, with no time or time zone.
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {

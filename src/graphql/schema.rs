@@ -10,9 +10,11 @@ use crate::instagram::resolver::InstagramMutation;
 use crate::profiles::resolver::{ProfilesMutation, ProfilesQuery};
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
 
+/// Every read the API offers. All but subscriptionPlans and passwordResetTokenValid need sign-in: UNAUTHENTICATED without a valid access token.
 #[derive(MergedObject, Default)]
 pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery, EmailQuery, AdminQuery);
 
+/// Every change the API offers. A problem with the input comes back in the payload's userErrors, and then nothing was changed; one with who is asking comes back as a top-level error with extensions.code (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED). A request may hold at most one of signin, refreshTokens, changePassword, resetPassword, confirmEmail and deleteAccount.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     AccountsMutation,

@@ -14,28 +14,49 @@ use crate::graphql::scalars::{Date, DateTime};
 
 pub const MAX_PROFILE_IDS: usize = 100;
 
+/// Something a user is into, listed on their profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Interest {
+    /// Social networking.
     SocialNetworking,
+    /// Dancing.
     Dancing,
+    /// Fun times.
     FunTimes,
+    /// Socialising.
     Social,
+    /// Career.
     Career,
+    /// Business.
     Business,
+    /// The environment.
     Environment,
+    /// Fitness.
     Fitness,
+    /// Nature.
     Nature,
+    /// Sports.
     Sports,
+    /// Recreation.
     Recreation,
+    /// Running.
     Running,
+    /// Cycling.
     Cycling,
+    /// Comedy.
     Comedy,
+    /// Coffee.
     Coffee,
+    /// Night walks.
     NightWalks,
+    /// Food and eating out.
     Foodie,
+    /// Dating.
     Dating,
+    /// Relationships.
     Relationship,
+    /// Something not in this list.
     Others,
 }
 
@@ -93,11 +114,14 @@ pub fn parse_interests(stored: &str) -> Vec<Interest> {
     serde_json::from_str(stored).unwrap_or_default()
 }
 
+/// A user's public face: picture, bio, interests. Only birthDate is private.
 #[Object]
 impl Profile {
+    /// The id of the user whose profile this is.
     async fn user_id(&self) -> ID {
         ID(self.owner.id.clone())
     }
+    /// The user whose profile this is.
     async fn user(&self) -> User {
         User::new(self.owner.clone())
     }
@@ -110,9 +134,11 @@ impl Profile {
         let key = self.model.display_pic_key.as_deref()?;
         Some(crate::media::public_url(ctx.state(), key))
     }
+    /// Free text of at most 1000 characters, line breaks kept; null when not set.
     async fn bio(&self) -> Option<&str> {
         self.model.bio.as_deref()
     }
+    /// Null when not set.
     async fn gender(&self) -> Option<Gender> {
         self.model.gender
     }
@@ -127,12 +153,15 @@ impl Profile {
     async fn age(&self) -> Option<i32> {
         self.model.birth_date.map(|b| age_on(b, Utc::now().date_naive()))
     }
+    /// The state or region the user gives, at most 100 characters; null when not set.
     async fn state(&self) -> Option<&str> {
         self.model.state.as_deref()
     }
+    /// The city the user gives, at most 100 characters; null when not set.
     async fn city(&self) -> Option<&str> {
         self.model.city.as_deref()
     }
+    /// In the order the user chose them, without duplicates; empty when none.
     async fn interests(&self) -> Vec<Interest> {
         parse_interests(&self.model.interests)
     }
@@ -143,6 +172,7 @@ impl Profile {
             AccountType::Fan => None,
         }
     }
+    /// When the profile last changed.
     async fn updated_at(&self) -> DateTime {
         self.model.updated_at.into()
     }
@@ -154,7 +184,7 @@ pub struct ProfilesQuery;
 #[Object]
 impl ProfilesQuery {
     /// A user's profile; the viewer's own when userId is omitted. Needs sign-in.
-    async fn profile(&self, ctx: &Context<'_>, user_id: Option<ID>) -> async_graphql::Result<Option<Profile>> {
+    async fn profile(&self, ctx: &Context<'_>, #[graphql(desc = "Whose profile; omit for the viewer's own.")] user_id: Option<ID>) -> async_graphql::Result<Option<Profile>> {
         let viewer = ctx.viewer().gql()?;
         let id = user_id.map(|id| id.0).unwrap_or_else(|| viewer.user_id.clone());
         let mut found = visible_profiles(ctx, vec![id]).await?;
@@ -162,7 +192,7 @@ impl ProfilesQuery {
     }
 
     /// Many profiles at once, in the order asked, null where there is none. Needs sign-in. At most 100 ids.
-    async fn profiles(&self, ctx: &Context<'_>, user_ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Profile>>> {
+    async fn profiles(&self, ctx: &Context<'_>, #[graphql(desc = "At most 100 user ids; more is a BAD_USER_INPUT error.")] user_ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Profile>>> {
         ctx.viewer().gql()?;
         if user_ids.len() > MAX_PROFILE_IDS {
             return Err(AppError::BadInput(format!("Ask for at most {MAX_PROFILE_IDS} profiles at once."))).gql();
@@ -224,13 +254,17 @@ mod tests {
 /// Every field is optional: an omitted field is left as it is; an explicit null clears it.
 #[derive(InputObject)]
 pub struct UpdateProfileInput {
+    /// The user's fullName: at most 100 characters.
     pub full_name: MaybeUndefined<String>,
+    /// The gender shown on the profile.
     pub gender: MaybeUndefined<Gender>,
     /// JPEG or PNG, at most 2 MiB. Null removes the current picture.
     pub display_pic: MaybeUndefined<Upload>,
     /// Creators only; a whole number from 0 up.
     pub monthly_sub_keys: MaybeUndefined<i32>,
+    /// At most 100 characters.
     pub state: MaybeUndefined<String>,
+    /// At most 100 characters.
     pub city: MaybeUndefined<String>,
     /// Replaces the whole list; duplicates are dropped.
     pub interests: MaybeUndefined<Vec<Interest>>,
@@ -240,9 +274,12 @@ pub struct UpdateProfileInput {
     pub birth_date: MaybeUndefined<Date>,
 }
 
+/// The result of updateProfile.
 #[derive(SimpleObject)]
 pub struct UpdateProfilePayload {
+    /// The profile as changed; null when userErrors is not empty.
     pub profile: Option<Profile>,
+    /// Empty on success. fullName: TOO_LONG, INVALID; bio, state, city: TOO_LONG; birthDate: INVALID (in the future or before 1900); monthlySubKeys: NOT_ALLOWED (a fan account), INVALID (negative); displayPic: FILE_TOO_LARGE, UNSUPPORTED_FILE_TYPE.
     pub user_errors: Vec<UserError>,
 }
 
@@ -260,7 +297,7 @@ pub struct ProfilesMutation;
 #[Object]
 impl ProfilesMutation {
     /// Changes the signed-in user's profile.
-    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> async_graphql::Result<UpdateProfilePayload> {
+    async fn update_profile(&self, ctx: &Context<'_>, #[graphql(desc = "The fields to change; omitted ones stay as they are.")] input: UpdateProfileInput) -> async_graphql::Result<UpdateProfilePayload> {
         let viewer = ctx.viewer().gql()?;
         let display_pic = match input.display_pic {
             MaybeUndefined::Undefined => MaybeUndefined::Undefined,
