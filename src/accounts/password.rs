@@ -61,6 +61,9 @@ pub fn check_rules(password: &str, email: Option<&str>, username: Option<&str>) 
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon: Arc<Argon2<'static>>,
+    /// One hash per core at a time: more would only queue on the CPU while
+    /// holding 19 MiB each.
+    permits: Arc<tokio::sync::Semaphore>,
     /// Verified against when a login matches no account, so that timing does
     /// not tell which accounts exist.
     dummy_hash: Arc<String>,
@@ -75,10 +78,12 @@ impl PasswordHasher {
             .hash_password(b"tessera-dummy-password", &salt)
             .expect("hashing a constant succeeds")
             .to_string();
-        PasswordHasher { argon, dummy_hash: Arc::new(dummy_hash) }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        PasswordHasher { argon, permits: Arc::new(tokio::sync::Semaphore::new(cores)), dummy_hash: Arc::new(dummy_hash) }
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
+        let _permit = self.permits.acquire().await.map_err(|e| AppError::internal("password hashing", e))?;
         let argon = self.argon.clone();
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -95,6 +100,7 @@ impl PasswordHasher {
     /// Verifies `password` against `hash`, or against the dummy hash when
     /// there is no account, taking the same time either way.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AppError> {
+        let _permit = self.permits.acquire().await.map_err(|e| AppError::internal("password verification", e))?;
         let argon = self.argon.clone();
         let real = hash.is_some();
         let hash = hash.map(str::to_owned).unwrap_or_else(|| self.dummy_hash.as_str().to_owned());

@@ -212,9 +212,13 @@ impl AccountsQuery {
     /// The signed-in user. UNAUTHENTICATED without a valid access token.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let viewer = ctx.viewer().gql()?;
-        let found = ctx.data_unchecked::<Loaders>().users.load_one(viewer.user_id.clone()).await.map_err(load_error).gql()?;
-        // The session was live a moment ago; a user deleted since is not signed in.
-        found.map(User::new).ok_or(crate::error::AppError::Unauthenticated).gql()
+        // Read with the session a moment ago; prime what the query asks of it.
+        let user = viewer.user.as_ref().clone();
+        let wants = ctx.look_ahead();
+        if wants.field("profile").exists() || wants.field("subscriptionPlan").exists() {
+            ctx.data_unchecked::<Loaders>().prime_users(&[&user]).await.gql()?;
+        }
+        Ok(User::new(user))
     }
 
     /// Any user by id; null when there is none (or it is not ACTIVE and the viewer is not staff or admin). Needs sign-in.

@@ -118,6 +118,10 @@ impl AdminQuery {
             email_confirmed: filter.email_confirmed,
         };
         let page = service::list_users(ctx.state(), &query, first, after.as_deref()).await.gql()?;
+        // Profiles and plans of the whole page in one statement each, before
+        // the edges ask for them one by one.
+        let listed: Vec<&crate::entities::user::Model> = page.users.iter().collect();
+        ctx.data_unchecked::<crate::graphql::loaders::Loaders>().prime_users(&listed).await.gql()?;
         let edges: Vec<UserEdge> =
             page.users.into_iter().map(|user| UserEdge { cursor: service::user_cursor(&user), node: User::new(user) }).collect();
         Ok(UserConnection {

@@ -11,6 +11,8 @@ pub struct Viewer {
     pub user_id: String,
     pub session_id: String,
     pub role: Role,
+    /// The user's row as read with the session, for this request.
+    pub user: std::sync::Arc<crate::entities::user::Model>,
 }
 
 #[derive(Debug, Clone)]

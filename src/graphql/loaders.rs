@@ -79,16 +79,30 @@ impl Loaders {
         }
     }
 
+    /// Users by id, fetched now in one statement (no batching delay) and
+    /// remembered for the rest of the request.
+    pub async fn users_now(&self, ids: &[String]) -> Result<HashMap<String, user::Model>, AppError> {
+        let found = self.users.loader().load(ids).await.map_err(load_error)?;
+        self.users.feed_many(found.clone()).await;
+        Ok(found)
+    }
+
     /// Loads the profiles and plans of a list of users in one statement each,
-    /// before the list's items ask for them one by one. The per-item loads
-    /// then hit the cache, so the statement count cannot depend on how the
-    /// executor happens to split the items into batches.
+    /// at once, before the list's items ask for them one by one. The per-item
+    /// loads then hit the cache, so the statement count cannot depend on how
+    /// the executor happens to split the items into batches, and no item
+    /// waits for a batch window.
     pub async fn prime_users(&self, users: &[&user::Model]) -> Result<(), AppError> {
         self.users.feed_many(users.iter().map(|u| (u.id.clone(), (*u).clone()))).await;
-        self.profiles.load_many(users.iter().map(|u| u.id.clone())).await.map_err(load_error)?;
-        let plan_ids: Vec<String> = users.iter().filter_map(|u| u.subscription_plan_id.clone()).collect();
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let profiles = self.profiles.loader().load(&ids).await.map_err(load_error)?;
+        self.profiles.feed_many(profiles).await;
+        let mut plan_ids: Vec<String> = users.iter().filter_map(|u| u.subscription_plan_id.clone()).collect();
+        plan_ids.sort();
+        plan_ids.dedup();
         if !plan_ids.is_empty() {
-            self.plans.load_many(plan_ids).await.map_err(load_error)?;
+            let plans = self.plans.loader().load(&plan_ids).await.map_err(load_error)?;
+            self.plans.feed_many(plans).await;
         }
         Ok(())
     }

@@ -4,11 +4,12 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-use crate::entities::enums::{AccountStatus, Role};
+use std::sync::Arc;
+
+use crate::entities::enums::AccountStatus;
 use crate::entities::{refresh_token, session, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
 use crate::graphql::context::{Auth, Viewer};
@@ -37,30 +38,27 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Auth
     let Some(token) = from_authorization_header(header) else { return Ok(Auth::Invalid) };
     let Some(claims) = state.tokens.verify_access(token) else { return Ok(Auth::Invalid) };
     let now = Utc::now();
-    let row: Option<(String, DateTime<Utc>, Role)> = session::Entity::find_by_id(claims.sid.clone())
-        .select_only()
-        .column(session::Column::UserId)
-        .column(session::Column::LastUsedAt)
-        .column(user::Column::Role)
-        .join(JoinType::InnerJoin, session::Relation::User.def())
+    // The session and its whole user row in one statement: the user is the
+    // viewer, and `me` needs no second query.
+    let row = session::Entity::find_by_id(claims.sid.clone())
+        .find_also_related(user::Entity)
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(now))
         .filter(user::Column::Status.eq(AccountStatus::Active))
-        .into_tuple()
         .one(&state.db)
         .await?;
-    let Some((user_id, last_used_at, role)) = row else { return Ok(Auth::Invalid) };
-    if user_id != claims.sub {
+    let Some((session, Some(user))) = row else { return Ok(Auth::Invalid) };
+    if user.id != claims.sub {
         return Ok(Auth::Invalid);
     }
-    if (now - last_used_at).num_seconds() >= TOUCH_INTERVAL_SECS {
+    if (now - session.last_used_at).num_seconds() >= TOUCH_INTERVAL_SECS {
         session::Entity::update_many()
             .col_expr(session::Column::LastUsedAt, Expr::value(now))
             .filter(session::Column::Id.eq(claims.sid.clone()))
             .exec(&state.db)
             .await?;
     }
-    Ok(Auth::Viewer(Viewer { user_id, session_id: claims.sid, role }))
+    Ok(Auth::Viewer(Viewer { user_id: user.id.clone(), session_id: claims.sid, role: user.role, user: Arc::new(user) }))
 }
 
 /// Starts a session for a user who just proved who they are.
