@@ -15,4 +15,5 @@ mod mail;
 mod media;
 mod profiles;
 mod s3;
+mod scale_out;
 mod sessions;
