@@ -121,7 +121,12 @@ impl AdminQuery {
         // Profiles and plans of the whole page in one statement each, before
         // the edges ask for them one by one.
         let listed: Vec<&crate::entities::user::Model> = page.users.iter().collect();
-        ctx.data_unchecked::<crate::graphql::loaders::Loaders>().prime_users(&listed).await.gql()?;
+        let loaders = ctx.data_unchecked::<crate::graphql::loaders::Loaders>();
+        loaders.prime_users(&listed).await.gql()?;
+        if ctx.look_ahead().field("edges").field("node").field("instagram").exists() {
+            let ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
+            loaders.prime_instagram(&ids).await.gql()?;
+        }
         let edges: Vec<UserEdge> =
             page.users.into_iter().map(|user| UserEdge { cursor: service::user_cursor(&user), node: User::new(user) }).collect();
         Ok(UserConnection {

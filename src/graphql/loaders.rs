@@ -34,7 +34,27 @@ macro_rules! by_key_loader {
 by_key_loader!(UserLoader, user::Entity, user::Model, user::Column::Id, id);
 by_key_loader!(ProfileLoader, profile::Entity, profile::Model, profile::Column::UserId, user_id);
 by_key_loader!(PlanLoader, subscription_plan::Entity, subscription_plan::Model, subscription_plan::Column::Id, id);
-by_key_loader!(InstagramAccountLoader, instagram_account::Entity, instagram_account::Model, instagram_account::Column::UserId, user_id);
+/// Each user's linked Instagram account, or None: the None is an answer
+/// too, so a primed cache also knows who has no account.
+pub struct InstagramAccountLoader(pub DatabaseConnection);
+
+impl Loader<String> for InstagramAccountLoader {
+    type Value = Option<instagram_account::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        let rows = instagram_account::Entity::find()
+            .filter(instagram_account::Column::UserId.is_in(keys.iter().cloned()))
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut found: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), None)).collect();
+        for row in rows {
+            found.insert(row.user_id.clone(), Some(row));
+        }
+        Ok(found)
+    }
+}
 
 /// How many Instagram images each user has: one grouped COUNT for all of them.
 pub struct InstagramImageCountLoader(pub DatabaseConnection);
@@ -54,7 +74,10 @@ impl Loader<String> for InstagramImageCountLoader {
             .all(&self.0)
             .await
             .map_err(|e| Arc::new(AppError::from(e)))?;
-        Ok(rows.into_iter().collect())
+        // Users without images count 0: an answer worth caching too.
+        let mut counts: HashMap<String, i64> = keys.iter().map(|k| (k.clone(), 0)).collect();
+        counts.extend(rows);
+        Ok(counts)
     }
 }
 
@@ -85,6 +108,16 @@ impl Loaders {
         let found = self.users.loader().load(ids).await.map_err(load_error)?;
         self.users.feed_many(found.clone()).await;
         Ok(found)
+    }
+
+    /// Loads the Instagram accounts and image counts of a list of users in
+    /// one statement each, at once (see `prime_users`).
+    pub async fn prime_instagram(&self, user_ids: &[String]) -> Result<(), AppError> {
+        let accounts = self.instagram_accounts.loader().load(user_ids).await.map_err(load_error)?;
+        self.instagram_accounts.feed_many(accounts).await;
+        let counts = self.instagram_image_counts.loader().load(user_ids).await.map_err(load_error)?;
+        self.instagram_image_counts.feed_many(counts).await;
+        Ok(())
     }
 
     /// Loads the profiles and plans of a list of users in one statement each,

@@ -17,7 +17,7 @@ impl InstagramAccount {
     /// The account linked by this user, if any, through the batch loader.
     pub async fn of_user(ctx: &Context<'_>, user_id: &str) -> async_graphql::Result<Option<InstagramAccount>> {
         let found = ctx.data_unchecked::<Loaders>().instagram_accounts.load_one(user_id.to_owned()).await.map_err(load_error).gql()?;
-        Ok(found.map(InstagramAccount))
+        Ok(found.flatten().map(InstagramAccount))
     }
 }
 

@@ -212,6 +212,10 @@ async fn visible_profiles(ctx: &Context<'_>, ids: Vec<String>) -> async_graphql:
         .filter(|u| u.status == AccountStatus::Active || viewer.role.is_staff() || u.id == viewer.user_id)
         .collect();
     loaders.prime_users(&visible).await.gql()?;
+    if ctx.look_ahead().field("user").field("instagram").exists() {
+        let ids: Vec<String> = visible.iter().map(|u| u.id.clone()).collect();
+        loaders.prime_instagram(&ids).await.gql()?;
+    }
     // Primed just above: these come from the cache.
     let profiles = loaders
         .profiles
