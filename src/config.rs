@@ -1,16 +1,69 @@
 //! Every setting: a command-line flag and an environment variable, each with
-//! a default so that `tessera` runs with no set-up at all. Secrets are never
-//! logged.
+//! a default so that `tessera` runs with no set-up at all. Settings come in
+//! sections (one struct each, flattened into the command line); secrets are
+//! `Secret`s, which never print.
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{Args, Parser};
+
+/// A value that must never reach a log: Debug and Display print `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<T> std::fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+fn parse_secret(text: &str) -> Result<Secret<String>, String> {
+    Ok(Secret(text.to_owned()))
+}
 
 /// Settings as given on the command line or in the environment.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
+    #[command(flatten)]
+    pub server: ServerSettings,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub http: HttpSettings,
+    #[command(flatten)]
+    pub tokens: TokenSettings,
+    #[command(flatten)]
+    pub media: MediaSettings,
+    #[command(flatten)]
+    pub mail: MailSettings,
+    #[command(flatten)]
+    pub limits: LimitSettings,
+    #[command(flatten)]
+    pub accounts: AccountSettings,
+}
+
+/// Where the server listens, where it keeps its files, how it is reached.
+#[derive(Debug, Clone, Args)]
+pub struct ServerSettings {
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080", global = true)]
     pub listen_addr: SocketAddr,
@@ -19,10 +72,6 @@ pub struct Settings {
     #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
-    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`. Default: SQLite file in DATA_DIR.
-    #[arg(long, env = "DATABASE_URL", global = true)]
-    pub database_url: Option<String>,
-
     /// The server's own public base URL (for media links). Default: http://LISTEN_ADDR.
     #[arg(long, env = "PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
@@ -30,66 +79,34 @@ pub struct Settings {
     /// The frontend's base URL, for links in emails. Default: PUBLIC_URL.
     #[arg(long, env = "APP_URL", global = true)]
     pub app_url: Option<String>,
+}
 
-    /// HMAC secret for access tokens, at least 32 bytes. Default: generated once into DATA_DIR/jwt_secret.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
-    pub jwt_secret: Option<String>,
+/// The database.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`. Default: SQLite file in DATA_DIR.
+    #[arg(id = "database_url", long = "database-url", env = "DATABASE_URL", value_parser = parse_secret, hide_env_values = true, global = true)]
+    pub url: Option<Secret<String>>,
 
-    /// Lifetime of an access token (e.g. 900s, 15m, 1h).
-    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration, global = true)]
-    pub access_token_ttl: Duration,
+    /// Maximum database connections in the pool.
+    #[arg(long = "database-max-connections", env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub max_connections: u32,
+}
 
-    /// Lifetime of a session and its refresh tokens (e.g. 30d).
-    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "30d", value_parser = parse_duration, global = true)]
-    pub refresh_token_ttl: Duration,
-
+/// The /graphql endpoint: request limits, browsers, development tools.
+#[derive(Debug, Clone, Args)]
+pub struct HttpSettings {
     /// Largest request body accepted on /graphql, in bytes (JSON). Multipart uploads have their own limit.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
 
-    /// Largest uploaded file accepted (display pictures), in bytes.
-    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
-    pub max_upload_bytes: usize,
-
-    /// Where display pictures are stored: a folder (`file:///path`) or `s3://bucket/prefix`. Default: DATA_DIR/media.
-    #[arg(long, env = "MEDIA_STORE_URL", global = true)]
-    pub media_store_url: Option<String>,
-
-    /// Endpoint of an S3-compatible store (MinIO, R2, ...) for an s3:// MEDIA_STORE_URL. Default: AWS.
-    #[arg(long, env = "MEDIA_S3_ENDPOINT", global = true)]
-    pub media_s3_endpoint: Option<String>,
-
-    /// Public base URL of stored pictures when a CDN or the bucket serves them. Default: PUBLIC_URL/media.
-    #[arg(long, env = "MEDIA_PUBLIC_URL", global = true)]
-    pub media_public_url: Option<String>,
-
-    /// Failed signins of one account within SIGNIN_LOCKOUT_WINDOW before further attempts are refused.
-    #[arg(long, env = "SIGNIN_MAX_FAILURES", default_value_t = 10, global = true)]
-    pub signin_max_failures: u32,
-
-    /// How long failed signins count against an account.
-    #[arg(long, env = "SIGNIN_LOCKOUT_WINDOW", default_value = "15m", value_parser = parse_duration, global = true)]
-    pub signin_lockout_window: Duration,
-
-    /// Credential-taking operations (signin, refreshTokens, changePassword, resetPassword, confirmEmail, deleteAccount) allowed per client IP per minute.
-    #[arg(long, env = "CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE", default_value_t = 60, global = true)]
-    pub credential_attempts_per_ip_per_minute: u32,
-
-    /// Confirmation and password-reset mails sent to one address per minute.
-    #[arg(long, env = "MAIL_PER_ADDRESS_PER_MINUTE", default_value_t = 1, global = true)]
-    pub mail_per_address_per_minute: u32,
-
-    /// Confirmation and password-reset mails sent to one address per hour.
-    #[arg(long, env = "MAIL_PER_ADDRESS_PER_HOUR", default_value_t = 5, global = true)]
-    pub mail_per_address_per_hour: u32,
-
     /// Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed.
-    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
-    pub trusted_proxies: Vec<String>,
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", value_parser = parse_ip_nets, global = true)]
+    pub trusted_proxies: IpNets,
 
     /// Origins allowed to call the API from a browser (comma-separated), or `*`. Default: none.
-    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
-    pub cors_allowed_origins: Vec<String>,
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "", value_parser = parse_origins, global = true)]
+    pub cors_allowed_origins: Origins,
 
     /// Whether the schema can be introspected (development tools, codegen).
     #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
@@ -99,27 +116,59 @@ pub struct Settings {
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
 
-    /// Largest query complexity (roughly, the number of fields a query selects).
-    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 1000, global = true)]
-    pub max_query_complexity: usize,
+    /// Largest query complexity (roughly, the number of fields a query selects); at least 50.
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(50..), global = true)]
+    pub max_query_complexity: u32,
+}
 
-    /// Region assumed for phone numbers written without a +country prefix (ISO 3166 code).
-    #[arg(long, env = "DEFAULT_PHONE_REGION", default_value = "US", global = true)]
-    pub default_phone_region: String,
+/// Access tokens and sessions.
+#[derive(Debug, Clone, Args)]
+pub struct TokenSettings {
+    /// HMAC secret for access tokens, at least 32 bytes. Default: generated once into DATA_DIR/jwt_secret.
+    #[arg(long, env = "JWT_SECRET", value_parser = parse_secret, hide_env_values = true, global = true)]
+    pub jwt_secret: Option<Secret<String>>,
 
-    /// Maximum database connections in the pool.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
-    pub database_max_connections: u32,
+    /// Lifetime of an access token (e.g. 900s, 15m, 1h).
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration, global = true)]
+    pub access_token_ttl: Duration,
 
+    /// Lifetime of a session and its refresh tokens (e.g. 30d).
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "30d", value_parser = parse_duration, global = true)]
+    pub refresh_token_ttl: Duration,
+}
+
+/// Display pictures.
+#[derive(Debug, Clone, Args)]
+pub struct MediaSettings {
+    /// Largest uploaded file accepted (display pictures), in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
+    pub max_upload_bytes: usize,
+
+    /// Where display pictures are stored: a folder (`file:///path`) or `s3://bucket/prefix`. Default: DATA_DIR/media.
+    #[arg(id = "media_store_url", long = "media-store-url", env = "MEDIA_STORE_URL", global = true)]
+    pub store_url: Option<String>,
+
+    /// Endpoint of an S3-compatible store (MinIO, R2, ...) for an s3:// MEDIA_STORE_URL. Default: AWS.
+    #[arg(long = "media-s3-endpoint", env = "MEDIA_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
+
+    /// Public base URL of stored pictures when a CDN or the bucket serves them. Default: PUBLIC_URL/media.
+    #[arg(id = "media_public_url", long = "media-public-url", env = "MEDIA_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+}
+
+/// Mail: where it goes, what its links are worth, how the worker retries.
+#[derive(Debug, Clone, Args)]
+pub struct MailSettings {
     /// Where mail goes: `smtp://user:pass@host:587` (STARTTLS when offered; add `?tls=required` to insist),
     /// `smtps://user:pass@host:465` (TLS), `smtp://host:25?tls=none` (plain). Unset: mail is written as
     /// .eml files to DATA_DIR/mail and its links are logged.
-    #[arg(long, env = "SMTP_URL", hide_env_values = true, global = true)]
-    pub smtp_url: Option<String>,
+    #[arg(long, env = "SMTP_URL", value_parser = parse_secret, hide_env_values = true, global = true)]
+    pub smtp_url: Option<Secret<String>>,
 
     /// The From of every mail, e.g. `Tessera <no-reply@example.com>`.
-    #[arg(long, env = "MAIL_FROM", default_value = "Tessera <no-reply@localhost>", global = true)]
-    pub mail_from: String,
+    #[arg(long, env = "MAIL_FROM", default_value = "Tessera <no-reply@localhost>", value_parser = parse_mailbox, global = true)]
+    pub mail_from: lettre::message::Mailbox,
 
     /// How long an email-confirmation link works.
     #[arg(long, env = "EMAIL_CONFIRMATION_TTL", default_value = "48h", value_parser = parse_duration, global = true)]
@@ -130,16 +179,63 @@ pub struct Settings {
     pub password_reset_ttl: Duration,
 
     /// How often the mail worker looks for queued mail (it also wakes at once when this instance queues some).
-    #[arg(long, env = "MAIL_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration, global = true)]
-    pub mail_poll_interval: Duration,
+    #[arg(long = "mail-poll-interval", env = "MAIL_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration, global = true)]
+    pub poll_interval: Duration,
 
     /// Wait before the first retry of a mail that could not be sent; it doubles on each failure.
-    #[arg(long, env = "MAIL_RETRY_BASE", default_value = "5s", value_parser = parse_duration, global = true)]
-    pub mail_retry_base: Duration,
+    #[arg(long = "mail-retry-base", env = "MAIL_RETRY_BASE", default_value = "5s", value_parser = parse_duration, global = true)]
+    pub retry_base: Duration,
 
     /// The longest wait between two tries of a mail (queued mail is retried for as long as SMTP is down).
-    #[arg(long, env = "MAIL_RETRY_MAX", default_value = "10m", value_parser = parse_duration, global = true)]
-    pub mail_retry_max: Duration,
+    #[arg(long = "mail-retry-max", env = "MAIL_RETRY_MAX", default_value = "10m", value_parser = parse_duration, global = true)]
+    pub retry_max: Duration,
+}
+
+/// Rate limits, all counted in the database so that every instance shares them.
+#[derive(Debug, Clone, Args)]
+pub struct LimitSettings {
+    /// Failed signins of one account within SIGNIN_LOCKOUT_WINDOW before further attempts are refused.
+    #[arg(long, env = "SIGNIN_MAX_FAILURES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub signin_max_failures: u32,
+
+    /// How long failed signins count against an account.
+    #[arg(long, env = "SIGNIN_LOCKOUT_WINDOW", default_value = "15m", value_parser = parse_duration, global = true)]
+    pub signin_lockout_window: Duration,
+
+    /// Credential-taking operations (see graphql::limits::CREDENTIAL_FIELDS) allowed per client IP per minute.
+    #[arg(long, env = "CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub credential_attempts_per_ip_per_minute: u32,
+
+    /// Confirmation and password-reset mails sent to one address per minute.
+    #[arg(long, env = "MAIL_PER_ADDRESS_PER_MINUTE", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub mail_per_address_per_minute: u32,
+
+    /// Confirmation and password-reset mails sent to one address per hour.
+    #[arg(long, env = "MAIL_PER_ADDRESS_PER_HOUR", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub mail_per_address_per_hour: u32,
+}
+
+/// Account values.
+#[derive(Debug, Clone, Args)]
+pub struct AccountSettings {
+    /// Region assumed for phone numbers written without a +country prefix (ISO 3166 code).
+    #[arg(long, env = "DEFAULT_PHONE_REGION", default_value = "US", value_parser = parse_region, global = true)]
+    pub default_phone_region: phonenumber::country::Id,
+}
+
+/// Only the settings, for `Settings::defaults`.
+#[derive(Parser)]
+struct SettingsOnly {
+    #[command(flatten)]
+    settings: Settings,
+}
+
+impl Settings {
+    /// The settings as `tessera` with no flags would have them (environment
+    /// variables still apply): what tests start from before their overrides.
+    pub fn defaults() -> Settings {
+        SettingsOnly::try_parse_from(["tessera"]).expect("every setting has a default").settings
+    }
 }
 
 /// Parses `250ms`, `90`, `90s`, `15m`, `1h`, `30d`.
@@ -163,44 +259,34 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// Settings resolved into what the server runs with.
-#[derive(Clone)]
-pub struct Config {
-    pub listen_addr: SocketAddr,
-    pub data_dir: PathBuf,
-    pub database_url: String,
-    /// Without a trailing slash.
-    pub public_url: Option<String>,
-    pub app_url: Option<String>,
-    pub jwt_secret: Vec<u8>,
-    pub access_token_ttl: Duration,
-    pub refresh_token_ttl: Duration,
-    pub max_body_bytes: usize,
-    pub max_upload_bytes: usize,
-    pub media_store_url: String,
-    pub media_s3_endpoint: Option<String>,
-    /// Without a trailing slash.
-    pub media_public_url: Option<String>,
-    pub default_phone_region: phonenumber::country::Id,
-    pub database_max_connections: u32,
-    pub signin_max_failures: u32,
-    pub signin_lockout_window: Duration,
-    pub credential_attempts_per_ip_per_minute: u32,
-    pub mail_per_address_per_minute: u32,
-    pub mail_per_address_per_hour: u32,
-    pub trusted_proxies: Vec<IpNet>,
-    pub cors_allowed_origins: Vec<String>,
-    pub graphql_introspection: bool,
-    pub graphiql: bool,
-    pub max_query_complexity: usize,
-    /// None: mail is written to DATA_DIR/mail. Holds a password: never log it unredacted.
-    pub smtp_url: Option<String>,
-    pub mail_from: lettre::message::Mailbox,
-    pub email_confirmation_ttl: Duration,
-    pub password_reset_ttl: Duration,
-    pub mail_poll_interval: Duration,
-    pub mail_retry_base: Duration,
-    pub mail_retry_max: Duration,
+fn parse_mailbox(text: &str) -> Result<lettre::message::Mailbox, String> {
+    text.parse().map_err(|e| format!("`{text}` is not an address like `Tessera <no-reply@example.com>`: {e}"))
+}
+
+fn parse_region(text: &str) -> Result<phonenumber::country::Id, String> {
+    text.trim().to_ascii_uppercase().parse().map_err(|_| format!("`{text}` is not a region code like US or GB"))
+}
+
+/// IP networks, from a comma-separated list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpNets(pub Vec<IpNet>);
+
+fn parse_ip_nets(text: &str) -> Result<IpNets, String> {
+    let nets = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| IpNet::parse(p).ok_or_else(|| format!("`{p}` is not an IP address or CIDR")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(IpNets(nets))
+}
+
+/// Browser origins, from a comma-separated list, without trailing slashes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origins(pub Vec<String>);
+
+fn parse_origins(text: &str) -> Result<Origins, String> {
+    Ok(Origins(text.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect()))
 }
 
 /// An IP network: an address and a prefix length.
@@ -239,21 +325,6 @@ impl IpNet {
     }
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("listen_addr", &self.listen_addr)
-            .field("data_dir", &self.data_dir)
-            .field("database_url", &redact_url(&self.database_url))
-            .field("public_url", &self.public_url)
-            .field("app_url", &self.app_url)
-            .field("jwt_secret", &"<redacted>")
-            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
-            .field("mail_from", &self.mail_from.to_string())
-            .finish_non_exhaustive()
-    }
-}
-
 /// Hides a password in a URL before it is logged.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -267,84 +338,119 @@ pub fn redact_url(url: &str) -> String {
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// Settings resolved into what the server runs with: every default that
+/// depends on another setting is filled in.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub http: HttpSettings,
+    pub tokens: TokenConfig,
+    pub media: MediaConfig,
+    pub mail: MailSettings,
+    pub limits: LimitSettings,
+    pub accounts: AccountSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Given, or derived from LISTEN_ADDR; without a trailing slash. See `public_url()`.
+    public_url: Option<String>,
+    /// Given, or PUBLIC_URL; without a trailing slash. See `app_url()`.
+    app_url: Option<String>,
+}
+
+impl ServerConfig {
+    /// The base of absolute links to this server.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen_addr))
+    }
+
+    /// The base of links in emails: the frontend.
+    pub fn app_url(&self) -> String {
+        self.app_url.clone().unwrap_or_else(|| self.public_url())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: Secret<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    pub jwt_secret: Secret<Vec<u8>>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    pub max_upload_bytes: usize,
+    /// A folder path or `s3://bucket/prefix`.
+    pub store_url: String,
+    pub s3_endpoint: Option<String>,
+    /// Without a trailing slash; None: PUBLIC_URL/media.
+    pub public_url: Option<String>,
+}
+
+/// An unset value or one that is only blanks: both mean "use the default".
+fn given(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
 impl Config {
     /// Resolves defaults; creates DATA_DIR and, when JWT_SECRET is unset, a
     /// persistent secret in it.
     pub fn resolve(settings: Settings) -> anyhow::Result<Config> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("cannot create DATA_DIR {}", settings.data_dir.display()))?;
-        let database_url = match settings.database_url {
-            Some(url) if !url.trim().is_empty() => url,
-            _ => format!("sqlite://{}?mode=rwc", settings.data_dir.join("tessera.db").display()),
+        let Settings { server, database, http, tokens, media, mail, limits, accounts } = settings;
+        std::fs::create_dir_all(&server.data_dir).with_context(|| format!("cannot create DATA_DIR {}", server.data_dir.display()))?;
+        let database_url = match given(database.url.map(|u| u.0)) {
+            Some(url) => url,
+            None => format!("sqlite://{}?mode=rwc", server.data_dir.join("tessera.db").display()),
         };
-        let jwt_secret = match settings.jwt_secret {
-            Some(secret) => secret.into_bytes(),
-            None => load_or_create_secret(&settings.data_dir)?,
+        let jwt_secret = match tokens.jwt_secret {
+            Some(secret) => secret.0.into_bytes(),
+            None => load_or_create_secret(&server.data_dir)?,
         };
         if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
             bail!("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long");
         }
-        let default_phone_region = settings
-            .default_phone_region
-            .to_ascii_uppercase()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("DEFAULT_PHONE_REGION `{}` is not a region code", settings.default_phone_region))?;
-        let trusted_proxies = settings
-            .trusted_proxies
-            .iter()
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| IpNet::parse(p).ok_or_else(|| anyhow::anyhow!("TRUSTED_PROXIES: `{p}` is not an IP address or CIDR")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let media_store_url = match settings.media_store_url {
-            Some(url) if !url.trim().is_empty() => url,
-            _ => std::path::absolute(settings.data_dir.join("media"))
-                .context("resolving DATA_DIR")?
-                .display()
-                .to_string(),
+        let media_store_url = match given(media.store_url) {
+            Some(url) => url,
+            None => std::path::absolute(server.data_dir.join("media")).context("resolving DATA_DIR")?.display().to_string(),
         };
-        let smtp_url = settings.smtp_url.filter(|u| !u.trim().is_empty()).map(|u| u.trim().to_owned());
-        let mail_from = settings
-            .mail_from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("MAIL_FROM `{}` is not an address like `Tessera <no-reply@example.com>`: {e}", settings.mail_from))?;
+        let trailing = |u: Option<String>| given(u).map(|u| u.trim_end_matches('/').to_owned());
         Ok(Config {
-            listen_addr: settings.listen_addr,
-            data_dir: settings.data_dir,
-            database_url,
-            public_url: settings.public_url.map(|u| u.trim_end_matches('/').to_owned()),
-            app_url: settings.app_url.map(|u| u.trim_end_matches('/').to_owned()),
-            jwt_secret,
-            access_token_ttl: settings.access_token_ttl,
-            refresh_token_ttl: settings.refresh_token_ttl,
-            max_body_bytes: settings.max_body_bytes,
-            max_upload_bytes: settings.max_upload_bytes,
-            media_store_url,
-            media_s3_endpoint: settings.media_s3_endpoint.filter(|e| !e.trim().is_empty()),
-            media_public_url: settings.media_public_url.map(|u| u.trim_end_matches('/').to_owned()),
-            default_phone_region,
-            database_max_connections: settings.database_max_connections.max(1),
-            signin_max_failures: settings.signin_max_failures.max(1),
-            signin_lockout_window: settings.signin_lockout_window,
-            credential_attempts_per_ip_per_minute: settings.credential_attempts_per_ip_per_minute.max(1),
-            mail_per_address_per_minute: settings.mail_per_address_per_minute.max(1),
-            mail_per_address_per_hour: settings.mail_per_address_per_hour.max(1),
-            trusted_proxies,
-            cors_allowed_origins: settings
-                .cors_allowed_origins
-                .iter()
-                .map(|o| o.trim().trim_end_matches('/').to_owned())
-                .filter(|o| !o.is_empty())
-                .collect(),
-            graphql_introspection: settings.graphql_introspection,
-            graphiql: settings.graphiql,
-            max_query_complexity: settings.max_query_complexity.max(50),
-            smtp_url,
-            mail_from,
-            email_confirmation_ttl: settings.email_confirmation_ttl,
-            password_reset_ttl: settings.password_reset_ttl,
-            mail_poll_interval: settings.mail_poll_interval,
-            mail_retry_base: settings.mail_retry_base,
-            mail_retry_max: settings.mail_retry_max.max(settings.mail_retry_base),
+            server: ServerConfig {
+                listen_addr: server.listen_addr,
+                public_url: trailing(server.public_url),
+                app_url: trailing(server.app_url),
+                data_dir: server.data_dir,
+            },
+            database: DatabaseConfig { url: Secret(database_url), max_connections: database.max_connections.max(1) },
+            http,
+            tokens: TokenConfig {
+                jwt_secret: Secret(jwt_secret),
+                access_token_ttl: tokens.access_token_ttl,
+                refresh_token_ttl: tokens.refresh_token_ttl,
+            },
+            media: MediaConfig {
+                max_upload_bytes: media.max_upload_bytes,
+                store_url: media_store_url,
+                s3_endpoint: given(media.s3_endpoint),
+                public_url: trailing(media.public_url),
+            },
+            mail: MailSettings {
+                smtp_url: mail.smtp_url.and_then(|u| given(Some(u.0))).map(Secret),
+                retry_max: mail.retry_max.max(mail.retry_base),
+                ..mail
+            },
+            limits,
+            accounts,
         })
     }
 }
@@ -368,8 +474,7 @@ fn load_or_create_secret(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> 
     }
     match options.open(&path) {
         Ok(mut file) => {
-            file.write_all(secret.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            file.write_all(secret.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
             tracing::warn!(
                 path = %path.display(),
                 "JWT_SECRET is not set: generated one and stored it; set JWT_SECRET in production"
@@ -377,9 +482,7 @@ fn load_or_create_secret(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> 
             Ok(secret.into_bytes())
         }
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec())
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec()),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
 }
@@ -413,6 +516,8 @@ mod tests {
         assert!(IpNet::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
         assert!(IpNet::parse("10.0.0.0/33").is_none());
         assert!(IpNet::parse("nope").is_none());
+        assert_eq!(parse_ip_nets(" 10.0.0.0/8, ,127.0.0.1").unwrap().0.len(), 2);
+        assert!(parse_ip_nets("10.0.0.0/8,nope").is_err());
     }
 
     #[test]
@@ -420,5 +525,35 @@ mod tests {
         assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
         assert_eq!(redact_url("smtps://mailer:hunter2@smtp.example.com:465"), "smtps://mailer:***@smtp.example.com:465");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let settings = SettingsOnly::try_parse_from([
+            "tessera",
+            "--jwt-secret",
+            "a-very-secret-value-0123456789abcdef",
+            "--smtp-url",
+            "smtp://u:hunter2@mail.example",
+            "--database-url",
+            "postgres://u:pw1@h/db",
+        ])
+        .unwrap()
+        .settings;
+        let printed = format!("{settings:?}");
+        for secret in ["a-very-secret-value", "hunter2", "pw1"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+
+    #[test]
+    fn sections_parse_with_their_defaults() {
+        let settings =
+            SettingsOnly::try_parse_from(["tessera", "--cors-allowed-origins", "https://a.example/, https://b.example"]).unwrap().settings;
+        assert_eq!(settings.http.cors_allowed_origins.0, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(settings.limits.signin_max_failures, 10);
+        assert_eq!(settings.mail.mail_from.email.to_string(), "no-reply@localhost");
+        assert!(SettingsOnly::try_parse_from(["tessera", "--max-query-complexity", "10"]).is_err());
+        assert!(SettingsOnly::try_parse_from(["tessera", "--default-phone-region", "ZZZ"]).is_err());
     }
 }

@@ -5,15 +5,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::{redact_url, Config};
 
 /// Opens the pool; every statement sent bumps `counter`.
 pub async fn connect(config: &Config, counter: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
-    let mut options = ConnectOptions::new(config.database_url.clone());
+    let mut options = ConnectOptions::new(config.database.url.expose().clone());
     options
-        .max_connections(config.database_max_connections)
+        .max_connections(config.database.max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
@@ -28,7 +30,7 @@ pub async fn connect(config: &Config, counter: Arc<AtomicU64>) -> anyhow::Result
         });
     let mut db = Database::connect(options)
         .await
-        .with_context(|| format!("cannot connect to the database at {}", redact_url(&config.database_url)))?;
+        .with_context(|| format!("cannot connect to the database at {}", redact_url(config.database.url.expose())))?;
     db.set_metric_callback(move |_info| {
         counter.fetch_add(1, Ordering::Relaxed);
     });
@@ -46,9 +48,6 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// concurrent writer waits instead of failing. PostgreSQL ignores the mode:
 /// there such a transaction locks the rows it decides on (`FOR UPDATE`).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() })
+        .await
 }

@@ -8,6 +8,68 @@
 //!   top-level GraphQL errors carrying `extensions.code`.
 use async_graphql::{Enum, ErrorExtensions, SimpleObject};
 
+/// Every top-level error code a client can see in `extensions.code`. The
+/// HTTP layer, the request limits and the resolvers all take their codes
+/// from here, so that a code is spelled in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No access token, or a bad, expired or revoked one.
+    Unauthenticated,
+    /// Signed in, but not allowed to do this.
+    Forbidden,
+    /// Too many attempts; `extensions.retryAfter` says for how long.
+    RateLimited,
+    /// An argument the schema accepts but the operation does not (e.g. too many ids).
+    BadUserInput,
+    /// The HTTP request is not a GraphQL request this endpoint takes.
+    BadRequest,
+    /// The request body is larger than allowed.
+    PayloadTooLarge,
+    /// An uploaded file far larger than allowed, cut off unread.
+    FileTooLarge,
+    /// The client accepts neither media type a GraphQL response comes in.
+    NotAcceptable,
+    /// The query does not parse.
+    GraphqlParseFailed,
+    /// The query parses but is not valid against the schema, or breaks a request limit.
+    GraphqlValidationFailed,
+    /// A bug or an outage on the server; the cause is logged with the request id.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::FileTooLarge => "FILE_TOO_LARGE",
+            ErrorCode::NotAcceptable => "NOT_ACCEPTABLE",
+            ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    /// A ServerError carrying this code, for errors raised outside a resolver.
+    pub fn server_error(self, message: impl Into<String>) -> async_graphql::ServerError {
+        let mut error = async_graphql::ServerError::new(message, None);
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", self.as_str());
+        error.extensions = Some(extensions);
+        error
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a request failed for reasons other than what the client typed.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -25,18 +87,24 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::Unauthenticated => "UNAUTHENTICATED",
-            AppError::Forbidden => "FORBIDDEN",
-            AppError::RateLimited { .. } => "RATE_LIMITED",
-            AppError::BadInput(_) => "BAD_USER_INPUT",
-            AppError::Internal(_) => "INTERNAL",
+            AppError::Unauthenticated => ErrorCode::Unauthenticated,
+            AppError::Forbidden => ErrorCode::Forbidden,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::BadInput(_) => ErrorCode::BadUserInput,
+            AppError::Internal(_) => ErrorCode::Internal,
         }
     }
 
     pub fn internal(context: &'static str, error: impl std::fmt::Display) -> AppError {
         AppError::Internal(anyhow::anyhow!("{context}: {error}"))
+    }
+
+    /// As a ServerError (for request limits and extensions, which have no resolver context).
+    pub fn into_server_error(self) -> async_graphql::ServerError {
+        let error = self.extend();
+        async_graphql::ServerError { extensions: error.extensions, ..async_graphql::ServerError::new(error.message, None) }
     }
 }
 
@@ -53,7 +121,7 @@ impl ErrorExtensions for AppError {
             tracing::error!(error = ?cause, "internal error");
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
-            ext.set("code", self.code());
+            ext.set("code", self.code().as_str());
             if let AppError::RateLimited { retry_after_secs } = self {
                 ext.set("retryAfter", *retry_after_secs);
             }

@@ -1,34 +1,60 @@
 //! Tessera: an identity-and-profile server with one GraphQL endpoint.
+//! ARCHITECTURE.md describes the layers; tests/architecture.rs checks them.
 
-/// Signup, signin, passwords, validated account values.
-pub mod accounts;
-/// Subscription plans, staff and admin tools.
-pub mod admin;
-/// Every setting, with its flag, env var and default.
-pub mod config;
-/// Database connection and migrations.
-pub mod db;
-/// sea-orm models: never exposed to GraphQL directly.
-pub mod entities;
-/// The one error type and the userErrors convention.
-pub mod error;
-/// Schema, per-request context, loaders, scalars.
-pub mod graphql;
-/// Router and handlers.
+// Composition: builds the application from everything below.
+/// Building and running the server.
+pub mod startup;
+
+// HTTP: routes and handlers.
+/// Router and handlers: /graphql, /media, GraphiQL, health, error responses.
 pub mod http;
+
+// The schema: every domain's roots merged.
+/// Every domain's Query and Mutation merged.
+pub mod schema;
+
+// Domains: each a resolver + service pair (or topic pairs).
+/// Signup, signin, the account itself, recovery, deactivation and deletion.
+pub mod accounts;
+/// The user list, roles, statuses, user deletion (staff and admins).
+pub mod admin;
 /// A linked Instagram account and the batch sync of its images.
 pub mod instagram;
 /// Outbox, templates, SMTP and file transports, and the worker that sends queued mail.
 pub mod mail;
-/// Display pictures in an object store.
+/// Display pictures: checks, re-encoding, storage, URLs.
 pub mod media;
-/// Rate limits shared by every instance through the database.
-pub mod ratelimit;
+/// The object types that point at each other across domains: User, Profile.
+pub mod nodes;
+/// Subscription plans.
+pub mod plans;
 /// Profile reads and updates.
 pub mod profiles;
-/// Sessions, access and refresh tokens.
+/// Sessions, refresh rotation, sign-out.
 pub mod sessions;
-/// Building and running the server.
-pub mod startup;
+
+// Toolkit: what every domain uses.
+/// Database connection, migrations, write transactions.
+pub mod db;
+/// The one error type with stable codes, and the userErrors convention.
+pub mod error;
+/// Request context, limits, loaders, pagination, scalars.
+pub mod graphql;
+/// The object store that holds uploaded files (a folder or S3).
+pub mod media_store;
+/// What omitted, null and blank fields do in a partial update.
+pub mod patch;
+/// Rate limits shared by every instance through the database.
+pub mod ratelimit;
+/// Access-token keys, opaque tokens, the password hasher.
+pub mod security;
 /// State shared by every request.
 pub mod state;
+/// Who is asking: Viewer and Auth.
+pub mod viewer;
+
+// Foundation.
+/// Every setting, with its flag, env var and default.
+pub mod config;
+/// sea-orm models: never exposed to GraphQL directly.
+pub mod entities;

@@ -48,11 +48,7 @@ fn tune_allocator() {}
 
 fn main() -> std::process::ExitCode {
     tune_allocator();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the async runtime starts")
-        .block_on(async_main())
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the async runtime starts").block_on(async_main())
 }
 
 async fn async_main() -> std::process::ExitCode {
@@ -88,7 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             std::io::stdin().lock().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
             let state = build_state(config).await?;
-            match tessera::accounts::service::create_admin(&state, &email, username.as_deref(), password).await {
+            match tessera::accounts::signup::create_admin(&state, &email, username.as_deref(), password).await {
                 Ok(admin) => println!("admin {} ({}) is ready", admin.email, admin.id),
                 Err(ServiceError::User(errors)) => {
                     for error in errors {

@@ -63,9 +63,7 @@ pub async fn peek(state: &AppState, bucket: &str) -> Result<Option<Count>, AppEr
     use sea_orm::EntityTrait;
     let now = Utc::now();
     let row = crate::entities::rate_limit::Entity::find_by_id(bucket.to_owned()).one(&state.db).await?;
-    Ok(row
-        .filter(|r| r.expires_at > now)
-        .map(|r| Count { count: r.count.max(0) as u32, resets_at: r.expires_at }))
+    Ok(row.filter(|r| r.expires_at > now).map(|r| Count { count: r.count.max(0) as u32, resets_at: r.expires_at }))
 }
 
 pub async fn clear(state: &AppState, bucket: &str) -> Result<(), AppError> {
@@ -93,12 +91,9 @@ pub async fn sweep(state: &AppState) -> Result<u64, AppError> {
     Ok(result.rows_affected)
 }
 
-/// The per-client-IP budget of operations that take a password or a token.
-/// Every credential-taking resolver calls this first.
-pub async fn credential_attempt(ctx: &async_graphql::Context<'_>) -> Result<(), AppError> {
-    use crate::graphql::context::ContextExt;
-    let state = ctx.state();
-    let ip = ctx.request_info().ip.clone().unwrap_or_else(|| "unknown".into());
-    let budget = Budget { limit: state.config.credential_attempts_per_ip_per_minute, window: Duration::minutes(1) };
-    take(state, &format!("credentials-ip:{ip}"), budget).await
+/// The per-client-IP budget of operations that take a password or a token:
+/// counted for every credential field as it starts (see `graphql::limits`).
+pub async fn credential_attempt(state: &AppState, ip: Option<&str>) -> Result<(), AppError> {
+    let budget = Budget { limit: state.config.limits.credential_attempts_per_ip_per_minute, window: Duration::minutes(1) };
+    take(state, &format!("credentials-ip:{}", ip.unwrap_or("unknown")), budget).await
 }

@@ -10,13 +10,13 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use crate::accounts::password::PasswordHasher;
 use crate::config::{redact_url, Config};
-use crate::graphql::schema;
-use crate::media::MediaStore;
 use crate::http::{self, HttpState};
 use crate::mail::{transport::Transport, worker};
-use crate::sessions::tokens::TokenKeys;
+use crate::media_store::MediaStore;
+use crate::schema;
+use crate::security::jwt::TokenKeys;
+use crate::security::passwords::PasswordHasher;
 use crate::state::{AppState, Inner};
 
 pub struct Application {
@@ -30,14 +30,12 @@ pub struct Application {
 }
 
 /// Connects to the database and runs migrations; shared by every subcommand.
-pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let statements = Arc::new(AtomicU64::new(0));
     let db = crate::db::connect(&config, statements.clone()).await?;
     crate::db::migrate(&db).await?;
-    let media = MediaStore::open(&config.media_store_url, config.media_s3_endpoint.as_deref())?;
-    let tokens = TokenKeys::new(&config.jwt_secret);
-    // The secret lives in the keys from here on.
-    config.jwt_secret.clear();
+    let media = MediaStore::open(&config.media.store_url, config.media.s3_endpoint.as_deref())?;
+    let tokens = TokenKeys::new(config.tokens.jwt_secret.expose());
     Ok(AppState::new(Inner {
         db,
         config,
@@ -52,13 +50,13 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let listener = TcpListener::bind(config.listen_addr)
+        let listener = TcpListener::bind(config.server.listen_addr)
             .await
-            .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+            .with_context(|| format!("cannot listen on {}", config.server.listen_addr))?;
         let port = listener.local_addr()?.port();
         let mut config = config;
         // With port 0 the real port is known only now.
-        config.listen_addr.set_port(port);
+        config.server.listen_addr.set_port(port);
         let state = build_state(config).await?;
         let transport = Transport::from_config(&state.config)?;
         let stop = CancellationToken::new();
@@ -67,10 +65,10 @@ impl Application {
         let router = http::router(HttpState { app: state.clone(), schema });
         spawn_sweeper(state.clone());
         tracing::info!(
-            address = %state.config.listen_addr,
-            database = %redact_url(&state.config.database_url),
+            address = %state.config.server.listen_addr,
+            database = %redact_url(state.config.database.url.expose()),
             "Tessera is listening; GraphiQL at http://{}/graphql",
-            state.config.listen_addr
+            state.config.server.listen_addr
         );
         Ok(Application { listener, port, state, router, mail_worker, stop_worker: stop.drop_guard() })
     }
@@ -92,9 +90,8 @@ impl Application {
     /// the work they left running, and stops the mail worker (queued mail
     /// stays queued for the next start or another instance).
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stop)
-            .await;
+        let served =
+            axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop).await;
         self.state.background.close();
         self.state.background.wait().await;
         drop(self.stop_worker);

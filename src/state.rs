@@ -6,10 +6,10 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 
-use crate::accounts::password::PasswordHasher;
 use crate::config::Config;
-use crate::media::MediaStore;
-use crate::sessions::tokens::TokenKeys;
+use crate::media_store::MediaStore;
+use crate::security::jwt::TokenKeys;
+use crate::security::passwords::PasswordHasher;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -58,18 +58,5 @@ impl AppState {
 
     pub fn statement_count(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
-    }
-
-    /// The base of absolute links to this server.
-    pub fn public_url(&self) -> String {
-        self.config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.config.listen_addr))
-    }
-
-    /// The base of links in emails: the frontend.
-    pub fn app_url(&self) -> String {
-        self.config.app_url.clone().unwrap_or_else(|| self.public_url())
     }
 }

@@ -309,7 +309,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // What argon2id allows on this machine with the parameters in use.
-    let hasher = tessera::accounts::password::PasswordHasher::new();
+    let hasher = tessera::security::passwords::PasswordHasher::new();
     let hash = hasher.hash(PASSWORD).await?;
     let rounds = 20;
     let started = Instant::now();

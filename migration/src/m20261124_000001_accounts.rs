@@ -135,12 +135,7 @@ impl MigrationTrait for Migration {
         // Listing is newest first with (created_at, id) keyset cursors.
         manager
             .create_index(
-                Index::create()
-                    .name("ix_users_created_at_id")
-                    .table(Users::Table)
-                    .col(Users::CreatedAt)
-                    .col(Users::Id)
-                    .to_owned(),
+                Index::create().name("ix_users_created_at_id").table(Users::Table).col(Users::CreatedAt).col(Users::Id).to_owned(),
             )
             .await?;
 

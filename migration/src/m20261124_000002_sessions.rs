@@ -53,15 +53,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_sessions_user_id")
-                    .table(Sessions::Table)
-                    .col(Sessions::UserId)
-                    .to_owned(),
-            )
-            .await?;
+        manager.create_index(Index::create().name("ix_sessions_user_id").table(Sessions::Table).col(Sessions::UserId).to_owned()).await?;
         manager
             .create_table(
                 Table::create()
@@ -83,11 +75,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("ix_refresh_tokens_session_id")
-                    .table(RefreshTokens::Table)
-                    .col(RefreshTokens::SessionId)
-                    .to_owned(),
+                Index::create().name("ix_refresh_tokens_session_id").table(RefreshTokens::Table).col(RefreshTokens::SessionId).to_owned(),
             )
             .await
     }

@@ -109,13 +109,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_mail_outbox_user_id")
-                    .table(MailOutbox::Table)
-                    .col(MailOutbox::UserId)
-                    .to_owned(),
-            )
+            .create_index(Index::create().name("ix_mail_outbox_user_id").table(MailOutbox::Table).col(MailOutbox::UserId).to_owned())
             .await
     }
 

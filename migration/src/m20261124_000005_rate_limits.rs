@@ -27,13 +27,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_rate_limits_expires_at")
-                    .table(RateLimits::Table)
-                    .col(RateLimits::ExpiresAt)
-                    .to_owned(),
-            )
+            .create_index(Index::create().name("ix_rate_limits_expires_at").table(RateLimits::Table).col(RateLimits::ExpiresAt).to_owned())
             .await
     }
 

@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::entities::email_token::{self, Column};
 use crate::error::AppError;
-use crate::sessions::tokens::{random_token, token_hash};
+use crate::security::secrets::{random_token, token_hash};
 
 /// What a token may be used for: a confirmation token is never a reset token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,11 +61,8 @@ pub async fn issue<C: ConnectionTrait>(
 
 /// Deletes every token of this purpose for the user, used or not.
 pub async fn revoke<C: ConnectionTrait>(db: &C, user_id: &str, purpose: Purpose) -> Result<u64, AppError> {
-    let result = email_token::Entity::delete_many()
-        .filter(Column::UserId.eq(user_id))
-        .filter(Column::Purpose.eq(purpose.as_str()))
-        .exec(db)
-        .await?;
+    let result =
+        email_token::Entity::delete_many().filter(Column::UserId.eq(user_id)).filter(Column::Purpose.eq(purpose.as_str())).exec(db).await?;
     Ok(result.rows_affected)
 }
 

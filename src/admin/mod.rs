@@ -1,4 +1,3 @@
-//! Staff and admin tools: subscription plans, the user list, roles, statuses, user deletion.
-pub mod plans;
+//! Staff and admin tools: the user list, roles, statuses, user deletion.
 pub mod resolver;
 pub mod service;

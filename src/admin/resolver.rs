@@ -2,13 +2,12 @@
 //! setUserStatus, deleteUser, createSubscriptionPlan.
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
-use crate::accounts::resolver::User;
-use crate::admin::plans::SubscriptionPlan;
-use crate::admin::service::{self, NewPlan, UserQuery};
+use crate::admin::service::{self, UserQuery};
 use crate::entities::enums::{AccountStatus, AccountType, Role};
 use crate::error::{into_payload, GqlResultExt, UserError};
 use crate::graphql::context::ContextExt;
 use crate::graphql::pagination::{page_size, PageInfo};
+use crate::nodes::User;
 
 /// Narrows Query.users: every field given must match; omitted or null fields do not filter.
 #[derive(InputObject, Default)]
@@ -43,29 +42,6 @@ pub struct UserConnection {
     pub page_info: PageInfo,
     /// Every user matching the filter, on every page.
     pub total_count: i32,
-}
-
-/// Input of createSubscriptionPlan.
-#[derive(InputObject)]
-pub struct CreateSubscriptionPlanInput {
-    /// 1 to 100 characters, unique ignoring case.
-    pub name: String,
-    /// 0 or more, in the smallest unit of the currency.
-    pub price_cents: i32,
-    /// An ISO 4217 code in capitals, e.g. USD.
-    pub currency: String,
-    /// 1 to 120.
-    #[graphql(default = 1)]
-    pub interval_months: i32,
-}
-
-/// The result of createSubscriptionPlan.
-#[derive(SimpleObject)]
-pub struct CreateSubscriptionPlanPayload {
-    /// The new plan; null when userErrors is not empty.
-    pub plan: Option<SubscriptionPlan>,
-    /// Empty on success. name: REQUIRED, TOO_LONG, INVALID, TAKEN; priceCents: INVALID (negative); currency: REQUIRED, INVALID; intervalMonths: INVALID (outside 1 to 120).
-    pub user_errors: Vec<UserError>,
 }
 
 /// The result of setUserRole and setUserStatus.
@@ -104,7 +80,10 @@ impl AdminQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20, desc = "How many users to return: 0 to 100.")] first: Option<i32>,
-        #[graphql(desc = "Return the users after this cursor (an endCursor or edge cursor from this list); an invalid one is a BAD_USER_INPUT error.")] after: Option<String>,
+        #[graphql(
+            desc = "Return the users after this cursor (an endCursor or edge cursor from this list); an invalid one is a BAD_USER_INPUT error."
+        )]
+        after: Option<String>,
         #[graphql(desc = "Narrows the list; omitted, every user is listed.")] filter: Option<UserFilter>,
     ) -> async_graphql::Result<UserConnection> {
         ctx.staff().gql()?;
@@ -142,41 +121,35 @@ pub struct AdminMutation;
 
 #[Object]
 impl AdminMutation {
-    /// Admins only.
-    async fn create_subscription_plan(
+    /// Admins only. The last active admin cannot be demoted.
+    async fn set_user_role(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The new plan.")] input: CreateSubscriptionPlanInput,
-    ) -> async_graphql::Result<CreateSubscriptionPlanPayload> {
-        ctx.admin().gql()?;
-        let plan = NewPlan {
-            name: input.name,
-            price_cents: input.price_cents,
-            currency: input.currency,
-            interval_months: input.interval_months,
-        };
-        into_payload(
-            service::create_plan(ctx.state(), plan).await,
-            |plan| CreateSubscriptionPlanPayload { plan: Some(SubscriptionPlan(plan)), user_errors: vec![] },
-            |user_errors| CreateSubscriptionPlanPayload { plan: None, user_errors },
-        )
-    }
-
-    /// Admins only. The last active admin cannot be demoted.
-    async fn set_user_role(&self, ctx: &Context<'_>, #[graphql(desc = "The user to change.")] user_id: ID, #[graphql(desc = "The new role.")] role: Role) -> async_graphql::Result<AdminUserPayload> {
+        #[graphql(desc = "The user to change.")] user_id: ID,
+        #[graphql(desc = "The new role.")] role: Role,
+    ) -> async_graphql::Result<AdminUserPayload> {
         ctx.admin().gql()?;
         user_payload(service::set_role(ctx.state(), &user_id, role).await)
     }
 
     /// Staff and admins. SUSPENDED or DEACTIVATED ends every session of that user; ACTIVE lets them sign in again.
     /// Only admins change an admin's status, and the last active admin keeps theirs.
-    async fn set_user_status(&self, ctx: &Context<'_>, #[graphql(desc = "The user to change.")] user_id: ID, #[graphql(desc = "The new status.")] status: AccountStatus) -> async_graphql::Result<AdminUserPayload> {
+    async fn set_user_status(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to change.")] user_id: ID,
+        #[graphql(desc = "The new status.")] status: AccountStatus,
+    ) -> async_graphql::Result<AdminUserPayload> {
         let actor = ctx.staff().gql()?;
         user_payload(service::set_status(ctx.state(), actor, &user_id, status).await)
     }
 
     /// Admins only. Deletes the user and everything they own; the last active admin cannot be deleted.
-    async fn delete_user(&self, ctx: &Context<'_>, #[graphql(desc = "The user to delete.")] user_id: ID) -> async_graphql::Result<DeleteUserPayload> {
+    async fn delete_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to delete.")] user_id: ID,
+    ) -> async_graphql::Result<DeleteUserPayload> {
         ctx.admin().gql()?;
         into_payload(
             service::delete_user(ctx.state(), &user_id).await,

@@ -1,52 +1,17 @@
-//! Staff and admin rules: the user list, roles, statuses, new plans, user
-//! deletion, and the guard that always keeps one active admin.
+//! Staff and admin rules: the user list, roles, statuses, user deletion.
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::LikeExpr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set};
 
-use crate::accounts::lifecycle::{self, DeletedUser};
+use crate::accounts::lifecycle::{self, ensure_admin_remains, DeletedUser};
 use crate::db::begin_write;
 use crate::entities::enums::{AccountStatus, AccountType, Role};
-use crate::entities::{subscription_plan, user};
-use crate::error::{unique_violation, AppError, Problems, ServiceError, ServiceResult, UserErrorCode};
-use crate::graphql::context::Viewer;
+use crate::entities::user;
+use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
 use crate::graphql::pagination::{decode_cursor, encode_cursor, invalid_cursor};
 use crate::sessions::service as sessions;
 use crate::state::AppState;
-
-// ---------------------------------------------------------------------------
-// Keeping an admin
-
-/// Inside a transaction from `db::begin_write`, before the change: refuses
-/// (NOT_ALLOWED) when `user_id` is the only ACTIVE admin, since demoting,
-/// suspending, deactivating or deleting them would leave no admin at all.
-///
-/// On PostgreSQL the active admins' rows stay locked (`FOR UPDATE`) until the
-/// transaction ends, so two admins demoting each other at once cannot both
-/// pass: the second waits, then sees the first one's change.
-pub async fn ensure_admin_remains(txn: &DatabaseTransaction, user_id: &str, field: &[&str]) -> ServiceResult<()> {
-    let admins: Vec<String> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .filter(user::Column::Role.eq(Role::Admin))
-        .filter(user::Column::Status.eq(AccountStatus::Active))
-        .order_by_asc(user::Column::Id)
-        .lock_exclusive()
-        .into_tuple()
-        .all(txn)
-        .await?;
-    if admins.len() == 1 && admins[0] == user_id {
-        return Err(ServiceError::one(
-            field,
-            UserErrorCode::NotAllowed,
-            "This is the only active admin: make someone else an admin first.",
-        ));
-    }
-    Ok(())
-}
+use crate::viewer::Viewer;
 
 // ---------------------------------------------------------------------------
 // The user list
@@ -145,12 +110,7 @@ pub async fn list_users(state: &AppState, query: &UserQuery, first: u64, after: 
                 .add(Condition::all().add(user::Column::CreatedAt.eq(at)).add(user::Column::Id.lt(id))),
         );
     }
-    let mut users = select
-        .order_by_desc(user::Column::CreatedAt)
-        .order_by_desc(user::Column::Id)
-        .limit(first + 1)
-        .all(&state.db)
-        .await?;
+    let mut users = select.order_by_desc(user::Column::CreatedAt).order_by_desc(user::Column::Id).limit(first + 1).all(&state.db).await?;
     let has_next_page = users.len() as u64 > first;
     users.truncate(first as usize);
     Ok(UserPage { users, has_next_page, total_count })
@@ -218,92 +178,6 @@ pub async fn delete_user(state: &AppState, user_id: &str) -> ServiceResult<Delet
     lifecycle::delete_user(state, user_id, &["userId"]).await?.ok_or_else(unknown_user)
 }
 
-// ---------------------------------------------------------------------------
-// Subscription plans
-
-pub const MAX_PLAN_NAME: usize = 100;
-pub const MAX_INTERVAL_MONTHS: i32 = 120;
-
-/// The circulating currencies of ISO 4217 (funds, metals, testing and
-/// "no currency" codes left out: nothing is priced in them).
-const ISO_4217: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD",
-    "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE",
-    "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF",
-    "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS",
-    "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD",
-    "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR",
-    "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK",
-    "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD",
-    "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF",
-    "YER", "ZAR", "ZMW", "ZWG",
-];
-
-/// What `createSubscriptionPlan` receives.
-pub struct NewPlan {
-    pub name: String,
-    pub price_cents: i32,
-    pub currency: String,
-    pub interval_months: i32,
-}
-
-const PLAN_NAME_TAKEN: &str = "A plan with this name already exists.";
-
-/// Admins only: a new plan. Every problem of the input is reported together.
-pub async fn create_plan(state: &AppState, input: NewPlan) -> ServiceResult<subscription_plan::Model> {
-    let mut problems = Problems::default();
-    let name = input.name.trim();
-    if name.is_empty() {
-        problems.add(&["input", "name"], UserErrorCode::Required, "Give the plan a name.");
-    } else if name.chars().count() > MAX_PLAN_NAME {
-        problems.add(&["input", "name"], UserErrorCode::TooLong, format!("A plan name has at most {MAX_PLAN_NAME} characters."));
-    } else if name.chars().any(char::is_control) {
-        problems.add(&["input", "name"], UserErrorCode::Invalid, "Remove the control characters from the name.");
-    }
-    if input.price_cents < 0 {
-        problems.add(&["input", "priceCents"], UserErrorCode::Invalid, "The price cannot be negative.");
-    }
-    let currency = input.currency.trim();
-    if currency.is_empty() {
-        problems.add(&["input", "currency"], UserErrorCode::Required, "Give the plan a currency, like USD.");
-    } else if !ISO_4217.contains(&currency) {
-        problems.add(&["input", "currency"], UserErrorCode::Invalid, "Use an ISO 4217 currency code in capitals, like USD or EUR.");
-    }
-    if !(1..=MAX_INTERVAL_MONTHS).contains(&input.interval_months) {
-        problems.add(
-            &["input", "intervalMonths"],
-            UserErrorCode::Invalid,
-            format!("The billing interval is from 1 to {MAX_INTERVAL_MONTHS} months."),
-        );
-    }
-    let name_lower = name.to_lowercase();
-    if !problems.has(&["input", "name"]) {
-        let taken = subscription_plan::Entity::find()
-            .filter(subscription_plan::Column::NameLower.eq(name_lower.clone()))
-            .one(&state.db)
-            .await?
-            .is_some();
-        if taken {
-            problems.add(&["input", "name"], UserErrorCode::Taken, PLAN_NAME_TAKEN);
-        }
-    }
-    problems.check()?;
-    let plan = subscription_plan::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().to_string()),
-        name: Set(name.to_owned()),
-        name_lower: Set(name_lower),
-        price_cents: Set(input.price_cents),
-        currency: Set(currency.to_owned()),
-        interval_months: Set(input.interval_months),
-        created_at: Set(Utc::now()),
-    };
-    // A plan of the same name created a moment ago loses the race on the unique index.
-    plan.insert(&state.db).await.map_err(|e| match unique_violation(&e) {
-        Some(_) => ServiceError::one(&["input", "name"], UserErrorCode::Taken, PLAN_NAME_TAKEN),
-        None => e.into(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,17 +186,6 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(prefix_pattern("ann"), "ann%");
         assert_eq!(prefix_pattern("a_b%c\\"), "a\\_b\\%c\\\\%");
-    }
-
-    #[test]
-    fn currencies_are_three_capitals() {
-        assert!(ISO_4217.iter().all(|c| c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase())));
-        assert!(ISO_4217.contains(&"USD") && ISO_4217.contains(&"EUR") && ISO_4217.contains(&"JPY"));
-        assert!(!ISO_4217.contains(&"XXX") && !ISO_4217.contains(&"ABC"));
-        let mut sorted = ISO_4217.to_vec();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted.len(), ISO_4217.len());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! values are public by nature, unlike the models that hold them.
 use async_graphql::Enum;
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// What kind of account a user has, chosen at signup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
@@ -71,4 +72,51 @@ pub enum Gender {
     /// The user chose not to say (unlike null, which means not set).
     #[sea_orm(string_value = "UNDISCLOSED")]
     Undisclosed,
+}
+
+// Stored as a JSON array of these names in `profiles.interests`.
+/// Something a user is into, listed on their profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Interest {
+    /// Social networking.
+    SocialNetworking,
+    /// Dancing.
+    Dancing,
+    /// Fun times.
+    FunTimes,
+    /// Socialising.
+    Social,
+    /// Career.
+    Career,
+    /// Business.
+    Business,
+    /// The environment.
+    Environment,
+    /// Fitness.
+    Fitness,
+    /// Nature.
+    Nature,
+    /// Sports.
+    Sports,
+    /// Recreation.
+    Recreation,
+    /// Running.
+    Running,
+    /// Cycling.
+    Cycling,
+    /// Comedy.
+    Comedy,
+    /// Coffee.
+    Coffee,
+    /// Night walks.
+    NightWalks,
+    /// Food and eating out.
+    Foodie,
+    /// Dating.
+    Dating,
+    /// Relationships.
+    Relationship,
+    /// Something not in this list.
+    Others,
 }

@@ -2,6 +2,7 @@
 //! directly: each domain wraps them in its own output types, so columns such
 //! as `password_hash` cannot leak.
 pub mod email_token;
+pub mod enums;
 pub mod instagram_account;
 pub mod instagram_image;
 pub mod mail_outbox;
@@ -11,4 +12,3 @@ pub mod refresh_token;
 pub mod session;
 pub mod subscription_plan;
 pub mod user;
-pub mod enums;

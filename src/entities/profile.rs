@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use super::enums::Gender;
+use super::enums::{Gender, Interest};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "profiles")]
@@ -23,3 +23,39 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The stored interests, in the user's order.
+    pub fn interests(&self) -> Vec<Interest> {
+        serde_json::from_str(&self.interests).unwrap_or_default()
+    }
+}
+
+/// How a list of interests is stored in `profiles.interests`.
+pub fn encode_interests(interests: &[Interest]) -> String {
+    serde_json::to_string(interests).expect("a list of enum names always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interests_round_trip_as_json() {
+        let json = encode_interests(&[Interest::NightWalks, Interest::Coffee]);
+        assert_eq!(json, r#"["NIGHT_WALKS","COFFEE"]"#);
+        let model = Model {
+            user_id: "u".into(),
+            bio: None,
+            gender: None,
+            birth_date: None,
+            state: None,
+            city: None,
+            interests: json,
+            monthly_sub_keys: None,
+            display_pic_key: None,
+            updated_at: chrono::Utc::now(),
+        };
+        assert_eq!(model.interests(), vec![Interest::NightWalks, Interest::Coffee]);
+    }
+}

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use sea_orm::ActiveValue::{self, Set};
 
 use super::enums::{AccountStatus, AccountType, Role};
 
@@ -30,4 +31,23 @@ pub struct Model {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    /// The lower-cased copies that uniqueness checks and searches use follow
+    /// their source columns, whichever code writes them.
+    async fn before_save<C>(mut self, _db: &C, _insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if let ActiveValue::Set(email) = &self.email {
+            self.email_lower = Set(email.to_lowercase());
+        }
+        if let ActiveValue::Set(username) = &self.username {
+            self.username_lower = Set(username.as_ref().map(|u| u.to_lowercase()));
+        }
+        if let ActiveValue::Set(name) = &self.full_name {
+            self.full_name_lower = Set(name.as_ref().map(|n| n.to_lowercase()));
+        }
+        Ok(self)
+    }
+}

@@ -1,28 +1,11 @@
-//! Who is asking, and from where: built once per HTTP request.
-use async_graphql::Context;
+//! What resolvers read from a request's context: the shared state, who is
+//! asking and from where, and the request's uploads.
+use async_graphql::{Context, Upload, UploadValue};
 
 use crate::entities::enums::Role;
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// A signed-in user whose session was found live for this request.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub user_id: String,
-    pub session_id: String,
-    pub role: Role,
-    /// The user's row as read with the session, for this request.
-    pub user: std::sync::Arc<crate::entities::user::Model>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Auth {
-    /// No Authorization header.
-    Anonymous,
-    /// A header was sent but its token is bad, expired or revoked.
-    Invalid,
-    Viewer(Viewer),
-}
+use crate::viewer::{Auth, Viewer};
 
 /// Per-request facts that resolvers may need.
 #[derive(Debug, Clone)]
@@ -43,6 +26,8 @@ pub trait ContextExt {
     fn staff(&self) -> Result<&Viewer, AppError>;
     /// The viewer when they are an admin, FORBIDDEN when not.
     fn admin(&self) -> Result<&Viewer, AppError>;
+    /// The file of an Upload argument, from the multipart request.
+    fn upload(&self, upload: &Upload) -> Result<UploadValue, AppError>;
 }
 
 impl ContextExt for Context<'_> {
@@ -82,11 +67,8 @@ impl ContextExt for Context<'_> {
             Err(AppError::Forbidden)
         }
     }
-}
 
-impl Viewer {
-    /// Whether this viewer may see `user_id`'s private fields.
-    pub fn can_see_private_of(&self, user_id: &str) -> bool {
-        self.user_id == user_id || self.role.is_staff()
+    fn upload(&self, upload: &Upload) -> Result<UploadValue, AppError> {
+        upload.value(self).map_err(|_| AppError::BadInput("The uploaded file is missing from the request.".into()))
     }
 }

@@ -1,18 +1,25 @@
-//! Request limits checked right after parsing, before anything runs:
-//! - at most one credential-taking field per request, however aliased, so
-//!   one request cannot carry a hundred password guesses;
-//! - a depth limit for ordinary queries. Introspection gets a deeper one:
-//!   GraphiQL's own introspection query nests about 13 levels.
+//! Request limits:
+//! - right after parsing, before anything runs: at most one credential-taking
+//!   field per request, however aliased, so one request cannot carry a
+//!   hundred password guesses; a depth limit for ordinary queries
+//!   (introspection gets a deeper one: GraphiQL's own query nests about 13
+//!   levels);
+//! - as a credential-taking field starts: it counts against its client IP's
+//!   budget (`ratelimit::credential_attempt`), so no resolver has to.
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo};
 use async_graphql::parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet};
-use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{Name, PathSegment, Positioned, ServerResult, Value, Variables};
 
-/// Fields that take a password or a token from an email.
-pub const CREDENTIAL_FIELDS: &[&str] =
-    &["signin", "refreshTokens", "changePassword", "resetPassword", "confirmEmail", "deleteAccount"];
+use crate::error::ErrorCode;
+use crate::graphql::context::RequestInfo;
+use crate::state::AppState;
+
+/// The one list of fields that take a password, a code or a token from an
+/// email: one of them per request, each counted in the per-IP budget.
+pub const CREDENTIAL_FIELDS: &[&str] = &["signin", "refreshTokens", "changePassword", "resetPassword", "confirmEmail", "deleteAccount"];
 
 pub const MAX_DEPTH: usize = 10;
 pub const MAX_INTROSPECTION_DEPTH: usize = 16;
@@ -27,14 +34,6 @@ impl ExtensionFactory for RequestLimits {
 
 struct RequestLimitsExtension;
 
-fn refusal(message: &str, code: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    error
-}
-
 #[async_graphql::async_trait::async_trait]
 impl Extension for RequestLimitsExtension {
     async fn parse_query(
@@ -47,6 +46,21 @@ impl Extension for RequestLimitsExtension {
         let document = next.run(ctx, query, variables).await?;
         check(&document)?;
         Ok(document)
+    }
+
+    async fn resolve(&self, ctx: &ExtensionContext<'_>, info: ResolveInfo<'_>, next: NextResolve<'_>) -> ServerResult<Option<Value>> {
+        let is_root = info.path_node.parent.is_none();
+        if is_root && info.parent_type == "Mutation" && CREDENTIAL_FIELDS.contains(&info.name) {
+            if let (Ok(state), Ok(request)) = (ctx.data::<AppState>(), ctx.data::<RequestInfo>()) {
+                if let Err(error) = crate::ratelimit::credential_attempt(state, request.ip.as_deref()).await {
+                    let mut error = error.into_server_error();
+                    error.locations = vec![info.field.name.pos];
+                    error.path = vec![PathSegment::Field(info.alias.unwrap_or(info.name).to_owned())];
+                    return Err(error);
+                }
+            }
+        }
+        next.run(ctx, info).await
     }
 }
 
@@ -61,14 +75,16 @@ pub fn check(document: &ExecutableDocument) -> ServerResult<()> {
             }
         });
         if credential_fields > 1 {
-            return Err(refusal(
-                "A request may carry at most one field that takes a password or a token (signin, refreshTokens, changePassword, resetPassword, confirmEmail, deleteAccount).",
-                "BAD_USER_INPUT",
-            ));
+            return Err(ErrorCode::BadUserInput.server_error(format!(
+                "A request may carry at most one field that takes a password or a token ({}).",
+                CREDENTIAL_FIELDS.join(", ")
+            )));
         }
         let (depth, introspection_depth) = depth(document, selection_set, &mut Vec::new(), false);
         if depth > MAX_DEPTH || introspection_depth > MAX_INTROSPECTION_DEPTH {
-            return Err(refusal(&format!("The query is nested too deeply (at most {MAX_DEPTH} levels)."), "GRAPHQL_VALIDATION_FAILED"));
+            return Err(
+                ErrorCode::GraphqlValidationFailed.server_error(format!("The query is nested too deeply (at most {MAX_DEPTH} levels)."))
+            );
         }
     }
     Ok(())

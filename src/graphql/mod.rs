@@ -1,8 +1,12 @@
-//! The GraphQL schema: each domain's Query and Mutation merged, plus the
-//! per-request context, loaders and scalars they share.
+//! The GraphQL toolkit every domain's resolvers share: the request context,
+//! request limits, batch loaders, cursor paging and scalars.
+/// What resolvers read from a request: state, viewer, uploads.
 pub mod context;
+/// One credential field per request, counted per IP; depth limits.
 pub mod limits;
+/// Per-request DataLoaders: one statement per kind, whatever the count.
 pub mod loaders;
+/// Cursor paging and the contract's PageInfo.
 pub mod pagination;
+/// The contract's DateTime and Date scalars.
 pub mod scalars;
-pub mod schema;

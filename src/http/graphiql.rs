@@ -19,12 +19,36 @@ struct Asset {
 }
 
 const FILES: &[Asset] = &[
-    Asset { name: "react.production.min.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/graphiql/react.production.min.js") },
-    Asset { name: "react-dom.production.min.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/graphiql/react-dom.production.min.js") },
-    Asset { name: "graphiql.min.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/graphiql/graphiql.min.js") },
-    Asset { name: "graphiql.min.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../assets/graphiql/graphiql.min.css") },
-    Asset { name: "tessera-graphiql.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/graphiql/tessera-graphiql.js") },
-    Asset { name: "tessera-graphiql.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../assets/graphiql/tessera-graphiql.css") },
+    Asset {
+        name: "react.production.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/graphiql/react.production.min.js"),
+    },
+    Asset {
+        name: "react-dom.production.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+    },
+    Asset {
+        name: "graphiql.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/graphiql/graphiql.min.js"),
+    },
+    Asset {
+        name: "graphiql.min.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../assets/graphiql/graphiql.min.css"),
+    },
+    Asset {
+        name: "tessera-graphiql.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/graphiql/tessera-graphiql.js"),
+    },
+    Asset {
+        name: "tessera-graphiql.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../assets/graphiql/tessera-graphiql.css"),
+    },
 ];
 
 /// A short hash of all the files: it is part of every asset URL, so the
@@ -104,7 +128,7 @@ pub fn page() -> Response {
 pub async fn asset(State(state): State<HttpState>, Path((version, name)): Path<(String, String)>) -> Response {
     let found = FILES.iter().find(|asset| asset.name == name);
     match found {
-        Some(asset) if state.app.config.graphiql && version == *VERSION => (
+        Some(asset) if state.app.config.http.graphiql && version == *VERSION => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
                 (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
@@ -123,10 +147,7 @@ mod tests {
 
     #[test]
     fn the_page_loads_only_local_assets_that_exist() {
-        let sources: Vec<&str> = PAGE
-            .split(|c| c == '"')
-            .filter(|part| part.starts_with('/') || part.contains("://"))
-            .collect();
+        let sources: Vec<&str> = PAGE.split('"').filter(|part| part.starts_with('/') || part.contains("://")).collect();
         assert!(sources.len() >= 6, "{sources:?}");
         for source in sources {
             if source == "/graphql" {

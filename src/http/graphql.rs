@@ -12,41 +12,21 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
-use serde_json::json;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 use tracing::Instrument;
 
+use super::errors::{
+    bad_request, error_response, internal_error, missing_query, normalize_errors, not_acceptable, parse_error_response, payload_too_large,
+};
 use super::negotiation::{negotiate, MediaType};
 use super::HttpState;
+use crate::error::ErrorCode;
 use crate::graphql::context::RequestInfo;
 use crate::graphql::loaders::Loaders;
 use crate::sessions::service::authenticate;
 
-/// A GraphQL-shaped error body (no `data`: nothing ran) with a status code.
-pub fn error_response(media: MediaType, status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response()
-}
-
-/// 406: the client accepts neither media type a GraphQL response comes in.
-fn not_acceptable() -> Response {
-    error_response(
-        MediaType::Json,
-        StatusCode::NOT_ACCEPTABLE,
-        "NOT_ACCEPTABLE",
-        "GraphQL responses are application/graphql-response+json or application/json: accept one of them.",
-    )
-}
-
-fn missing_query(media: MediaType) -> Response {
-    error_response(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "The request has no query.")
-}
-
 fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
 }
 
 pub async fn get_handler(
@@ -56,13 +36,13 @@ pub async fn get_handler(
     uri: axum::http::Uri,
 ) -> Response {
     let query = uri.query().unwrap_or_default();
-    if query.is_empty() && wants_html(&headers) && state.app.config.graphiql {
+    if query.is_empty() && wants_html(&headers) && state.app.config.http.graphiql {
         return super::graphiql::page();
     }
     let Some(media) = negotiate(&headers) else { return not_acceptable() };
     let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
-        Err(_) => return error_response(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "The query string is not a GraphQL request."),
+        Err(_) => return bad_request(media, "The query string is not a GraphQL request."),
     };
     if request.query.trim().is_empty() {
         return missing_query(media);
@@ -78,12 +58,8 @@ pub async fn get_handler(
             selected && op.node.ty != OperationType::Query
         });
         if is_mutation {
-            let mut response = error_response(
-                media,
-                StatusCode::METHOD_NOT_ALLOWED,
-                "BAD_REQUEST",
-                "Mutations need POST: GET runs queries only.",
-            );
+            let mut response =
+                error_response(media, StatusCode::METHOD_NOT_ALLOWED, ErrorCode::BadRequest, "Mutations need POST: GET runs queries only.");
             response.headers_mut().insert(header::ALLOW, "GET, POST".parse().expect("static header"));
             return response;
         }
@@ -100,10 +76,8 @@ pub async fn post_handler(
     let Some(media) = negotiate(&headers) else { return not_acceptable() };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if needs_preflight_proof(content_type.as_deref()) && !has_preflight_header(&headers) {
-        return error_response(
+        return bad_request(
             media,
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
             "This request could be a cross-site request forgery: send it as application/json, or add a non-empty Apollo-Require-Preflight (or X-Apollo-Operation-Name, GraphQL-Require-Preflight) header.",
         );
     }
@@ -113,27 +87,22 @@ pub async fn post_handler(
         return error_response(
             media,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "BAD_REQUEST",
+            ErrorCode::BadRequest,
             "Send the request as application/json, or as multipart/form-data for uploads.",
         );
     }
     let config = &state.app.config;
     // A file a little over the limit is read and answered with a
     // FILE_TOO_LARGE userError; a far larger one is cut off here, unread.
-    let file_cutoff = config.max_upload_bytes.saturating_mul(2);
-    let limit = if is_multipart { file_cutoff + config.max_body_bytes } else { config.max_body_bytes };
+    let file_cutoff = config.media.max_upload_bytes.saturating_mul(2);
+    let limit = if is_multipart { file_cutoff + config.http.max_body_bytes } else { config.http.max_body_bytes };
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|length| length > limit) {
-        return error_response(media, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large.");
+        return payload_too_large(media);
     }
     let body = Body::new(http_body_util::Limited::new(body, limit));
-    let reader = tokio_util::io::StreamReader::new(
-        body.into_data_stream().map_err(|e| std::io::Error::other(e.to_string())),
-    )
-    .compat();
-    let options = MultipartOptions::default()
-        .max_file_size(file_cutoff)
-        .max_num_files(1);
+    let reader = tokio_util::io::StreamReader::new(body.into_data_stream().map_err(|e| std::io::Error::other(e.to_string()))).compat();
+    let options = MultipartOptions::default().max_file_size(file_cutoff).max_num_files(1);
     let batch = match async_graphql::http::receive_batch_body(content_type, reader, options).await {
         Ok(batch) => batch,
         Err(error) => return parse_error_response(media, error),
@@ -141,7 +110,7 @@ pub async fn post_handler(
     let request = match batch {
         async_graphql::BatchRequest::Single(request) => request,
         async_graphql::BatchRequest::Batch(_) => {
-            return error_response(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "Batched requests are not supported: send one operation per request.")
+            return bad_request(media, "Batched requests are not supported: send one operation per request.")
         }
     };
     if request.query.trim().is_empty() {
@@ -186,32 +155,7 @@ pub fn client_ip(peer: std::net::IpAddr, headers: &HeaderMap, trusted: &[crate::
     forwarded.iter().rev().copied().find(|ip| !is_trusted(*ip)).or(forwarded.first().copied()).unwrap_or(peer)
 }
 
-fn parse_error_response(media: MediaType, error: async_graphql::ParseRequestError) -> Response {
-    use async_graphql::ParseRequestError as E;
-    let error_response = |status, code, message| error_response(media, status, code, message);
-    match error {
-        E::PayloadTooLarge => error_response(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large."),
-        E::Io(e) if e.to_string().contains("length limit exceeded") => {
-            error_response(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large.")
-        }
-        E::InvalidRequest(_) => error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "The body is not a valid GraphQL request (malformed JSON?)."),
-        E::InvalidMultipart(e) if e.to_string().to_lowercase().contains("size limit") => {
-            error_response(StatusCode::PAYLOAD_TOO_LARGE, "FILE_TOO_LARGE", "The uploaded file is too large.")
-        }
-        E::InvalidFilesMap(_) | E::MissingMapPart | E::MissingOperatorsPart | E::NotUpload | E::MissingFiles | E::InvalidMultipart(_) => {
-            error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "The multipart request does not follow the GraphQL multipart request spec.")
-        }
-        _ => error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "The body is not a valid GraphQL request."),
-    }
-}
-
-async fn execute(
-    state: &HttpState,
-    media: MediaType,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    request: async_graphql::Request,
-) -> Response {
+async fn execute(state: &HttpState, media: MediaType, headers: &HeaderMap, peer: SocketAddr, request: async_graphql::Request) -> Response {
     let request_id = request_id(headers);
     let span = tracing::info_span!("graphql", request_id = %request_id);
     async move {
@@ -220,18 +164,17 @@ async fn execute(
             Ok(auth) => auth,
             Err(error) => {
                 tracing::error!(error = ?error, "authentication lookup failed");
-                let body = json!({ "errors": [{ "message": "Internal error.", "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
-                return (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response();
+                return internal_error(media, &request_id);
             }
         };
         let info = RequestInfo {
             auth,
             user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-            ip: Some(client_ip(peer.ip(), headers, &state.app.config.trusted_proxies).to_string()),
+            ip: Some(client_ip(peer.ip(), headers, &state.app.config.http.trusted_proxies.0).to_string()),
         };
         let request = request.data(info).data(Loaders::new(&state.app.db)).data(state.app.clone());
         let response = normalize_errors(state.schema.execute(request).await, &request_id);
-        graphql_response(media, response)
+        graphql_response(media, response, &request_id)
     }
     .instrument(span)
     .await
@@ -241,9 +184,7 @@ async fn execute(
 /// invalid, its variables did not coerce, or a request limit refused it):
 /// no data, and only errors that no field raised.
 fn is_request_error(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty())
+    response.data == async_graphql::Value::Null && !response.errors.is_empty() && response.errors.iter().all(|error| error.path.is_empty())
 }
 
 /// The HTTP response for a GraphQL response, in the negotiated media type.
@@ -251,7 +192,7 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
 /// raised before execution begins, the data entry should not be present")
 /// and, as application/graphql-response+json, status 400; application/json
 /// answers every GraphQL result with 200, as legacy clients expect.
-fn graphql_response(media: MediaType, response: async_graphql::Response) -> Response {
+fn graphql_response(media: MediaType, response: async_graphql::Response, request_id: &str) -> Response {
     let request_error = is_request_error(&response);
     let status = if request_error && media == MediaType::GraphQLResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let cache_control = if response.is_ok() { response.cache_control.value() } else { None };
@@ -260,7 +201,7 @@ fn graphql_response(media: MediaType, response: async_graphql::Response) -> Resp
         Ok(body) => body,
         Err(error) => {
             tracing::error!(error = %error, "a GraphQL response did not serialize");
-            return error_response(media, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "Internal error.");
+            return internal_error(media, request_id);
         }
     };
     if request_error {
@@ -284,39 +225,4 @@ fn request_id(headers: &HeaderMap) -> String {
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-}
-
-/// Every error a client sees carries `extensions.code`. Errors that
-/// async-graphql raised itself get GRAPHQL_PARSE_FAILED or
-/// GRAPHQL_VALIDATION_FAILED (or BAD_USER_INPUT for a bad argument value);
-/// anything else without a code is a bug, answered as INTERNAL, never with
-/// its details.
-fn normalize_errors(mut response: async_graphql::Response, request_id: &str) -> async_graphql::Response {
-    let request_failed = response.data == async_graphql::Value::Null;
-    for error in &mut response.errors {
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|ext| ext.get("code"))
-            .and_then(|v| if let async_graphql::Value::String(s) = v { Some(s.clone()) } else { None });
-        let code = match code {
-            Some(code) => code,
-            None if request_failed && error.message.trim_start().starts_with("-->") => "GRAPHQL_PARSE_FAILED".to_owned(),
-            None if error.message.starts_with("Invalid value for argument") || error.message.starts_with("Failed to parse") => {
-                "BAD_USER_INPUT".to_owned()
-            }
-            None if request_failed => "GRAPHQL_VALIDATION_FAILED".to_owned(),
-            None => {
-                tracing::error!(message = %error.message, path = ?error.path, "an error without a code reached a client");
-                error.message = "Internal error.".to_owned();
-                "INTERNAL".to_owned()
-            }
-        };
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if code == "INTERNAL" {
-            extensions.set("requestId", request_id);
-        }
-        extensions.set("code", code);
-    }
-    response
 }

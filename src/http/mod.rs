@@ -1,20 +1,27 @@
 //! The HTTP surface: /graphql, GraphiQL's assets, /media/{key}, /healthz, /readyz.
+/// Every error answer, GraphQL-shaped and coded.
+pub mod errors;
+/// GraphiQL's page and its files, compiled into the binary.
 pub mod graphiql;
+/// POST and GET /graphql.
 pub mod graphql;
+/// /healthz and /readyz.
 pub mod health;
+/// GET /media/{key}.
+pub mod media;
+/// Which media type a GraphQL response is sent as.
 pub mod negotiation;
 
 use std::sync::Arc;
 
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::routing::get;
 use axum::Router;
-use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::graphql::schema::TesseraSchema;
+use crate::schema::TesseraSchema;
 use crate::state::AppState;
 
 /// What every handler shares.
@@ -25,20 +32,17 @@ pub struct HttpState {
 }
 
 pub fn router(state: HttpState) -> Router {
-    let cors = cors(&state.app.config.cors_allowed_origins);
+    let cors = cors(&state.app.config.http.cors_allowed_origins.0);
     Router::new()
         .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
         .route("/graphiql/assets/{version}/{file}", get(graphiql::asset))
-        .route("/media/{key}", get(crate::media::route::get_media))
+        .route("/media/{key}", get(media::get_media))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
         // A panic is a bug: answer a bare 500 and keep serving.
-        .layer(CatchPanicLayer::custom(|_| {
-            let body = r#"{"errors":[{"message":"Internal error.","extensions":{"code":"INTERNAL"}}]}"#;
-            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
-        }))
+        .layer(CatchPanicLayer::custom(|_| errors::panic_response()))
         .with_state(state)
 }
 

@@ -133,12 +133,11 @@ mod tests {
     #[test]
     fn clients_naming_the_new_type_get_it() {
         assert_eq!(with_accept(&["application/graphql-response+json"]), Some(MediaType::GraphQLResponseJson));
+        assert_eq!(with_accept(&["application/graphql-response+json, application/json;q=0.9"]), Some(MediaType::GraphQLResponseJson));
         assert_eq!(
-            with_accept(&["application/graphql-response+json, application/json;q=0.9"]),
-            Some(MediaType::GraphQLResponseJson)
-        );
-        assert_eq!(
-            with_accept(&["application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"]),
+            with_accept(&[
+                "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"
+            ]),
             Some(MediaType::GraphQLResponseJson)
         );
         assert_eq!(with_accept(&["Application/GraphQL-Response+JSON; charset=utf-8"]), Some(MediaType::GraphQLResponseJson));

@@ -49,7 +49,10 @@ impl InstagramAccount {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20, desc = "How many images to return: 0 to 100.")] first: Option<i32>,
-        #[graphql(desc = "Return the images after this cursor (an endCursor or edge cursor from this list); an invalid one is a BAD_USER_INPUT error.")] after: Option<String>,
+        #[graphql(
+            desc = "Return the images after this cursor (an endCursor or edge cursor from this list); an invalid one is a BAD_USER_INPUT error."
+        )]
+        after: Option<String>,
     ) -> async_graphql::Result<InstagramImageConnection> {
         let first = page_size(first, 20).gql()?;
         let page = service::images(&ctx.state().db, &self.0.user_id, first, after.as_deref()).await.gql()?;
@@ -201,7 +204,14 @@ pub struct InstagramMutation;
 #[Object]
 impl InstagramMutation {
     /// Records the signed-in user's Instagram account; ALREADY_DONE when one is already linked.
-    async fn link_instagram(&self, ctx: &Context<'_>, #[graphql(desc = "1 to 30 of letters, digits, '.' and '_', not starting or ending with '.' nor holding \"..\"; a leading '@' is dropped.")] username: String) -> async_graphql::Result<LinkInstagramPayload> {
+    async fn link_instagram(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "1 to 30 of letters, digits, '.' and '_', not starting or ending with '.' nor holding \"..\"; a leading '@' is dropped."
+        )]
+        username: String,
+    ) -> async_graphql::Result<LinkInstagramPayload> {
         let viewer = ctx.viewer().gql()?;
         into_payload(
             service::link(ctx.state(), &viewer.user_id, &username).await,
@@ -223,7 +233,11 @@ impl InstagramMutation {
     /// Adds and deletes images of the signed-in user's linked Instagram account, reporting on each item.
     /// Deletions apply before additions (deleting and adding one id replaces that image); an invalid
     /// item gets `ok: false` with a message while the others still apply; the batch is one transaction.
-    async fn instagram_sync(&self, ctx: &Context<'_>, #[graphql(desc = "The images to add and the ids to delete.")] input: InstagramSyncInput) -> async_graphql::Result<InstagramSyncPayload> {
+    async fn instagram_sync(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The images to add and the ids to delete.")] input: InstagramSyncInput,
+    ) -> async_graphql::Result<InstagramSyncPayload> {
         let viewer = ctx.viewer().gql()?;
         let additions = input
             .additions

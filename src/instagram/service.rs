@@ -3,7 +3,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
 
 use crate::db::begin_write;
 use crate::entities::{instagram_account, instagram_image};
@@ -271,11 +274,7 @@ pub async fn image_count<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<u6
 /// `first` images after `after`, newest (highest seq) first: the cursor is
 /// the seq, which never changes, so pages stay stable while images are added.
 pub async fn images<C: ConnectionTrait>(db: &C, user_id: &str, first: u64, after: Option<&str>) -> Result<ImagePage, AppError> {
-    let after = after
-        .map(|cursor| {
-            decode_cursor(IMAGE_CURSOR, cursor)?.parse::<i64>().map_err(|_| invalid_cursor())
-        })
-        .transpose()?;
+    let after = after.map(|cursor| decode_cursor(IMAGE_CURSOR, cursor)?.parse::<i64>().map_err(|_| invalid_cursor())).transpose()?;
     let total_count = image_count(db, user_id).await?;
     let mut select = instagram_image::Entity::find().filter(instagram_image::Column::UserId.eq(user_id));
     if let Some(seq) = after {

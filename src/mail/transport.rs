@@ -46,9 +46,9 @@ impl Transport {
     /// SMTP when SMTP_URL is set (checked here, so that a bad URL stops the
     /// server at start rather than at the first mail), files otherwise.
     pub fn from_config(config: &Config) -> anyhow::Result<Transport> {
-        match &config.smtp_url {
+        match &config.mail.smtp_url {
             Some(url) => {
-                let url = lettre_url(url)?;
+                let url = lettre_url(url.expose())?;
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
                     .with_context(|| format!("SMTP_URL `{}` is not usable", redact_url(&url)))?
                     .timeout(Some(SMTP_TIMEOUT))
@@ -56,7 +56,7 @@ impl Transport {
                 Ok(Transport::Smtp(transport))
             }
             None => {
-                let dir = config.data_dir.join("mail");
+                let dir = config.server.data_dir.join("mail");
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
                 Ok(Transport::Files(dir))
             }
@@ -66,7 +66,7 @@ impl Transport {
     /// Where mail goes, fit for a log line (no password).
     pub fn describe(&self, config: &Config) -> String {
         match self {
-            Transport::Smtp(_) => format!("SMTP at {}", config.smtp_url.as_deref().map(redact_url).unwrap_or_default()),
+            Transport::Smtp(_) => format!("SMTP at {}", config.mail.smtp_url.as_ref().map(|u| redact_url(u.expose())).unwrap_or_default()),
             Transport::Files(dir) => format!(".eml files in {} (SMTP_URL is not set)", dir.display()),
         }
     }

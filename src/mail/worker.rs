@@ -70,7 +70,7 @@ impl Worker {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = self.state.mail_wakeup.notified() => {}
-                _ = tokio::time::sleep(self.state.config.mail_poll_interval) => {}
+                _ = tokio::time::sleep(self.state.config.mail.poll_interval) => {}
             }
         }
         tracing::info!("mail worker stopped");
@@ -115,7 +115,7 @@ impl Worker {
     }
 
     async fn deliver(&self, row: mail_outbox::Model) -> Result<(), AppError> {
-        let outcome = self.transport.send(&row, &self.state.config.mail_from).await;
+        let outcome = self.transport.send(&row, &self.state.config.mail.mail_from).await;
         let now = Utc::now();
         let attempts = row.attempts.saturating_add(1);
         let update = mail_outbox::Entity::update_many()
@@ -142,7 +142,7 @@ impl Worker {
                     tracing::error!(mail = %row.id, attempts, error = %message, "mail given up on");
                     update.col_expr(Column::Status, Expr::value(FAILED))
                 } else {
-                    let wait = backoff(attempts, self.state.config.mail_retry_base, self.state.config.mail_retry_max);
+                    let wait = backoff(attempts, self.state.config.mail.retry_base, self.state.config.mail.retry_max);
                     tracing::warn!(mail = %row.id, attempts, error = %message, retry_in = ?wait, "mail not sent; will retry");
                     let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(10));
                     update.col_expr(Column::NextAttemptAt, Expr::value(next))

@@ -1,58 +1,6 @@
 //! Media: display pictures checked by their bytes, re-encoded without
-//! metadata, kept in an object store and served under /media/{key}.
+//! metadata, kept in the media store and served under /media/{key}.
+/// Is it really a JPEG or PNG: magic bytes, pixel budget, full decode, re-encode.
 pub mod image_check;
-pub mod route;
-pub mod store;
-
-use crate::state::AppState;
-
-pub use image_check::{check_and_reencode, CheckedImage, ImageProblem};
-pub use store::MediaStore;
-
-/// The absolute URL a client fetches a stored picture from.
-pub fn public_url(state: &AppState, key: &str) -> String {
-    match &state.config.media_public_url {
-        Some(base) => format!("{base}/{key}"),
-        None => format!("{}/media/{}", state.public_url(), key),
-    }
-}
-
-use crate::error::{AppError, UserError, UserErrorCode};
-
-/// Reads and checks an uploaded picture (off the async runtime). A problem
-/// with the picture is a UserError on `field`; nothing is stored yet.
-pub async fn check_upload(
-    state: &AppState,
-    upload: async_graphql::UploadValue,
-    field: &[&str],
-) -> Result<Result<CheckedImage, UserError>, AppError> {
-    let max = state.config.max_upload_bytes;
-    let checked = tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        let mut bytes = Vec::new();
-        // One byte past the limit is enough to know it is too large.
-        upload
-            .content
-            .take(max as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| AppError::internal("reading an upload", e))?;
-        Ok::<_, AppError>(check_and_reencode(&bytes, max))
-    })
-    .await
-    .map_err(|e| AppError::internal("upload task", e))??;
-    Ok(checked.map_err(|problem| match problem {
-        ImageProblem::TooLarge => UserError::new(
-            field,
-            UserErrorCode::FileTooLarge,
-            format!("The picture is larger than {} KiB.", max / 1024),
-        ),
-        ImageProblem::Unsupported(message) => UserError::new(field, UserErrorCode::UnsupportedFileType, message),
-    }))
-}
-
-/// Stores a checked picture under a new random key.
-pub async fn put_checked(state: &AppState, checked: CheckedImage) -> Result<String, AppError> {
-    let key = MediaStore::new_key(checked.kind);
-    state.media.put(&key, checked.bytes).await?;
-    Ok(key)
-}
+/// Reading, checking and storing an upload; the public URL of a stored picture.
+pub mod service;

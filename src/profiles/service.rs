@@ -1,17 +1,20 @@
 //! Profile rules: what may change, and how a picture swap stays consistent
 //! between the database and the store.
 use async_graphql::MaybeUndefined;
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait, TryIntoModel};
 
 use crate::accounts::validate;
-use crate::entities::enums::{AccountType, Gender};
+use crate::entities::enums::{AccountType, Gender, Interest};
 use crate::entities::{profile, user};
 use crate::error::{AppError, Problems, ServiceResult, UserErrorCode};
-use crate::media::{self, CheckedImage};
-use crate::profiles::resolver::Interest;
+use crate::media::image_check::CheckedImage;
+use crate::media::service as media;
+use crate::patch::{self, apply};
 use crate::state::AppState;
 
+/// The most profiles one `profiles` query may ask for.
+pub const MAX_PROFILE_IDS: usize = 100;
 pub const MAX_BIO: usize = 1000;
 pub const MAX_PLACE: usize = 100;
 
@@ -28,16 +31,6 @@ pub struct ProfileChanges {
     pub birth_date: MaybeUndefined<NaiveDate>,
 }
 
-/// Trims; an empty text counts as a clear.
-fn text(value: &MaybeUndefined<String>) -> MaybeUndefined<String> {
-    match value {
-        MaybeUndefined::Undefined => MaybeUndefined::Undefined,
-        MaybeUndefined::Null => MaybeUndefined::Null,
-        MaybeUndefined::Value(v) if v.trim().is_empty() => MaybeUndefined::Null,
-        MaybeUndefined::Value(v) => MaybeUndefined::Value(v.trim().to_owned()),
-    }
-}
-
 fn check_length(value: &MaybeUndefined<String>, max: usize, field: &[&str], problems: &mut Problems) {
     if let MaybeUndefined::Value(v) = value {
         if v.chars().count() > max {
@@ -46,13 +39,29 @@ fn check_length(value: &MaybeUndefined<String>, max: usize, field: &[&str], prob
     }
 }
 
-/// Applies a MaybeUndefined to an ActiveModel field.
-fn apply<T>(change: MaybeUndefined<T>, set: impl FnOnce(Option<T>)) {
-    match change {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => set(None),
-        MaybeUndefined::Value(v) => set(Some(v)),
+/// Every account gets a profile row at signup; this covers a row lost anyway.
+pub fn empty_profile(user_id: &str) -> profile::Model {
+    profile::Model {
+        user_id: user_id.to_owned(),
+        bio: None,
+        gender: None,
+        birth_date: None,
+        state: None,
+        city: None,
+        interests: profile::encode_interests(&[]),
+        monthly_sub_keys: None,
+        display_pic_key: None,
+        updated_at: Utc::now(),
     }
+}
+
+/// Whole years from `birth` to `today`.
+pub fn age_on(birth: NaiveDate, today: NaiveDate) -> i32 {
+    let mut age = today.year() - birth.year();
+    if (today.month(), today.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    age.max(0)
 }
 
 /// Keeps the first of each interest, in the order given.
@@ -67,27 +76,19 @@ pub fn dedupe(interests: Vec<Interest>) -> Vec<Interest> {
 }
 
 pub async fn update_profile(state: &AppState, user_id: &str, changes: ProfileChanges) -> ServiceResult<(user::Model, profile::Model)> {
-    let owner = user::Entity::find_by_id(user_id.to_owned())
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let owner = user::Entity::find_by_id(user_id.to_owned()).one(&state.db).await?.ok_or(AppError::Unauthenticated)?;
     let mut problems = Problems::default();
 
-    let full_name = text(&changes.full_name);
+    let full_name = patch::text(changes.full_name);
     if let MaybeUndefined::Value(name) = &full_name {
         validate::name(Some(name), &["input", "fullName"], &mut problems);
     }
-    let bio = match &changes.bio {
-        // The bio keeps its inner line breaks; only the ends are trimmed.
-        MaybeUndefined::Value(b) if b.trim().is_empty() => MaybeUndefined::Null,
-        MaybeUndefined::Value(b) => MaybeUndefined::Value(b.trim().to_owned()),
-        MaybeUndefined::Null => MaybeUndefined::Null,
-        MaybeUndefined::Undefined => MaybeUndefined::Undefined,
-    };
+    // The bio keeps its inner line breaks; only the ends are trimmed.
+    let bio = patch::text(changes.bio);
     check_length(&bio, MAX_BIO, &["input", "bio"], &mut problems);
-    let place_state = text(&changes.state);
+    let place_state = patch::text(changes.state);
     check_length(&place_state, MAX_PLACE, &["input", "state"], &mut problems);
-    let city = text(&changes.city);
+    let city = patch::text(changes.city);
     check_length(&city, MAX_PLACE, &["input", "city"], &mut problems);
     if let MaybeUndefined::Value(birth) = changes.birth_date {
         let today = Utc::now().date_naive();
@@ -134,7 +135,7 @@ pub async fn update_profile(state: &AppState, user_id: &str, changes: ProfileCha
             Some(row) => row.into_active_model(),
             None => profile::ActiveModel {
                 user_id: Set(user_id.to_owned()),
-                interests: Set("[]".into()),
+                interests: Set(profile::encode_interests(&[])),
                 ..Default::default()
             },
         };
@@ -144,13 +145,7 @@ pub async fn update_profile(state: &AppState, user_id: &str, changes: ProfileCha
         apply(place_state, |v| row.state = Set(v));
         apply(city, |v| row.city = Set(v));
         apply(changes.monthly_sub_keys, |v| row.monthly_sub_keys = Set(v));
-        match changes.interests {
-            MaybeUndefined::Undefined => {}
-            MaybeUndefined::Null => row.interests = Set("[]".into()),
-            MaybeUndefined::Value(list) => {
-                row.interests = Set(serde_json::to_string(&dedupe(list)).map_err(|e| AppError::internal("interests", e))?)
-            }
-        }
+        apply(changes.interests, |list| row.interests = Set(profile::encode_interests(&dedupe(list.unwrap_or_default()))));
         if let Some(key) = &new_key {
             row.display_pic_key = Set(Some(key.clone()));
         } else if removes_picture {
@@ -161,10 +156,7 @@ pub async fn update_profile(state: &AppState, user_id: &str, changes: ProfileCha
 
         let mut owner_row = owner.clone().into_active_model();
         let name_changed = !matches!(full_name, MaybeUndefined::Undefined);
-        apply(full_name, |v: Option<String>| {
-            owner_row.full_name_lower = Set(v.as_ref().map(|n| n.to_lowercase()));
-            owner_row.full_name = Set(v);
-        });
+        apply(full_name, |v| owner_row.full_name = Set(v));
         let owner = if name_changed {
             owner_row.updated_at = Set(now);
             owner_row.update(&txn).await?
@@ -193,6 +185,14 @@ pub async fn update_profile(state: &AppState, user_id: &str, changes: ProfileCha
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_count_whole_years() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(age_on(d(2000, 6, 15), d(2026, 6, 14)), 25);
+        assert_eq!(age_on(d(2000, 6, 15), d(2026, 6, 15)), 26);
+        assert_eq!(age_on(d(2000, 2, 29), d(2026, 2, 28)), 25);
+    }
 
     #[test]
     fn interests_keep_their_first_order_without_duplicates() {

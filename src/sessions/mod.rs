@@ -1,4 +1,4 @@
-//! Sessions and tokens: access JWTs, refresh rotation with reuse detection, sign-out.
+//! Sessions: one per signed-in device, access tokens checked live against
+//! them, refresh rotation with reuse detection, sign-out.
 pub mod resolver;
 pub mod service;
-pub mod tokens;

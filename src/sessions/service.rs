@@ -3,18 +3,17 @@
 //! a reused one ends its whole session.
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use std::sync::Arc;
 
 use crate::entities::enums::AccountStatus;
 use crate::entities::{refresh_token, session, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
-use crate::graphql::context::{Auth, Viewer};
-use crate::sessions::tokens::{from_authorization_header, random_token, token_hash};
+use crate::security::jwt::from_authorization_header;
+use crate::security::secrets::{random_token, token_hash};
 use crate::state::AppState;
+use crate::viewer::{Auth, Viewer};
 
 /// `last_used_at` is refreshed at most this often, to keep reads cheap.
 const TOUCH_INTERVAL_SECS: i64 = 60;
@@ -70,7 +69,7 @@ pub async fn start<C: ConnectionTrait>(
     ip: Option<String>,
 ) -> Result<IssuedTokens, AppError> {
     let now = Utc::now();
-    let expires_at = now + ttl(state.config.refresh_token_ttl);
+    let expires_at = now + ttl(state.config.tokens.refresh_token_ttl);
     let session_id = uuid::Uuid::now_v7().to_string();
     session::ActiveModel {
         id: Set(session_id.clone()),
@@ -104,7 +103,7 @@ async fn issue<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    let access_expires_at = (now + ttl(state.config.access_token_ttl)).min(refresh_expires_at);
+    let access_expires_at = (now + ttl(state.config.tokens.access_token_ttl)).min(refresh_expires_at);
     Ok(IssuedTokens {
         access_token: state.tokens.issue_access(user_id, session_id, now, access_expires_at),
         access_expires_at,
@@ -158,7 +157,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> ServiceResult<IssuedT
         return Err(invalid_refresh());
     }
     // Sliding expiry: a session in use stays alive.
-    let expires_at = now + ttl(state.config.refresh_token_ttl);
+    let expires_at = now + ttl(state.config.tokens.refresh_token_ttl);
     session::Entity::update_many()
         .col_expr(session::Column::LastUsedAt, Expr::value(now))
         .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))

@@ -10,7 +10,7 @@ fn retry_after(body: &Value) -> Option<u64> {
 
 #[tokio::test]
 async fn ten_failed_signins_lock_the_account_even_for_the_right_password() {
-    let app = spawn_app_with(|s| s.signin_lockout_window = std::time::Duration::from_secs(3)).await;
+    let app = spawn_app_with(|s| s.limits.signin_lockout_window = std::time::Duration::from_secs(3)).await;
     app.user("alice").await;
     for _ in 0..10 {
         let out = app.signin("alice", "wrong password here").await;
@@ -33,8 +33,8 @@ async fn ten_failed_signins_lock_the_account_even_for_the_right_password() {
 
 #[tokio::test]
 async fn credential_attempts_have_a_per_ip_budget_shared_by_instances() {
-    let app = spawn_app_with(|s| s.credential_attempts_per_ip_per_minute = 4).await;
-    let other = spawn_second(&app, |s| s.credential_attempts_per_ip_per_minute = 4).await;
+    let app = spawn_app_with(|s| s.limits.credential_attempts_per_ip_per_minute = 4).await;
+    let other = spawn_second(&app, |s| s.limits.credential_attempts_per_ip_per_minute = 4).await;
     app.signup("alice@example.com", "alice").await;
     for instance in [&app, &other, &app, &other] {
         let out = instance.signin("alice", PASSWORD).await;
@@ -89,7 +89,10 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     let sessions = app.gql("{ sessions { ipAddress } }", json!({}), Some(&token)).await;
     assert_eq!(sessions["data"]["sessions"][0]["ipAddress"], "127.0.0.1");
 
-    let behind_proxy = spawn_second(&app, |s| s.trusted_proxies = vec!["127.0.0.0/8".into()]).await;
+    let behind_proxy = spawn_second(&app, |s| {
+        s.http.trusted_proxies = tessera::config::IpNets(vec![tessera::config::IpNet::parse("127.0.0.0/8").unwrap()])
+    })
+    .await;
     let response = behind_proxy
         .client
         .post(behind_proxy.url("/graphql"))
@@ -125,8 +128,8 @@ async fn deep_and_costly_queries_are_refused_but_introspection_works() {
 #[tokio::test]
 async fn introspection_and_graphiql_can_be_turned_off() {
     let app = spawn_app_with(|s| {
-        s.graphql_introspection = false;
-        s.graphiql = false;
+        s.http.graphql_introspection = false;
+        s.http.graphiql = false;
     })
     .await;
     let out = app.gql("{ __schema { types { name } } }", json!({}), None).await;
@@ -162,9 +165,7 @@ async fn simple_requests_from_other_sites_cannot_run_mutations() {
         let out: Value = response.json().await.unwrap();
         assert_eq!(error_code(&out), Some("BAD_REQUEST"));
     }
-    let form = reqwest::multipart::Form::new()
-        .text("operations", body.clone())
-        .text("map", "{}");
+    let form = reqwest::multipart::Form::new().text("operations", body.clone()).text("map", "{}");
     let response = app.client.post(app.url("/graphql")).multipart(form).send().await.unwrap();
     assert_eq!(response.status(), 400);
     use sea_orm::{EntityTrait, PaginatorTrait};
@@ -179,7 +180,7 @@ async fn simple_requests_from_other_sites_cannot_run_mutations() {
 
 #[tokio::test]
 async fn cors_allows_only_configured_origins_and_never_credentials() {
-    let app = spawn_app_with(|s| s.cors_allowed_origins = vec!["https://app.example.com".into()]).await;
+    let app = spawn_app_with(|s| s.http.cors_allowed_origins = tessera::config::Origins(vec!["https://app.example.com".into()])).await;
     let preflight = |origin: &'static str| {
         app.client
             .request(reqwest::Method::OPTIONS, app.url("/graphql"))
@@ -202,7 +203,11 @@ async fn every_error_has_a_code_and_no_internals() {
         ("{ me { id }", json!({}), "GRAPHQL_PARSE_FAILED"),
         ("{ nope }", json!({}), "GRAPHQL_VALIDATION_FAILED"),
         ("query($id: ID!) { user(id: $id) { id } }", json!({}), "GRAPHQL_VALIDATION_FAILED"),
-        ("mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { userErrors { code } } }", json!({ "i": { "birthDate": "yesterday" } }), "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { userErrors { code } } }",
+            json!({ "i": { "birthDate": "yesterday" } }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
         ("{ me { id } }", json!({}), "UNAUTHENTICATED"),
     ];
     for (query, variables, code) in cases {
@@ -234,7 +239,7 @@ async fn internal_errors_carry_a_request_id_and_no_detail() {
 fn a_short_jwt_secret_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path(), "sqlite::memory:".into());
-    settings.jwt_secret = Some("too-short".into());
-    let error = tessera::config::Config::resolve(settings).err().expect("refused");
+    settings.tokens.jwt_secret = Some(tessera::config::Secret::new("too-short".into()));
+    let error = tessera::config::Config::resolve(settings).expect_err("refused");
     assert!(error.to_string().contains("32 bytes"));
 }

@@ -26,14 +26,30 @@ async fn identifiers_follow_the_signup_rules() {
     app.gql(UPDATE, json!({ "input": { "phoneNumber": "+1 415 555 2671" } }), Some(&alice.access)).await;
     let bob = app.signin_as("bob").await;
 
-    let out = app.gql(UPDATE, json!({ "input": { "email": "ALICE@example.com", "username": "Alice", "phoneNumber": "(415) 555-2671" } }), Some(&bob.access)).await;
+    let out = app
+        .gql(
+            UPDATE,
+            json!({ "input": { "email": "ALICE@example.com", "username": "Alice", "phoneNumber": "(415) 555-2671" } }),
+            Some(&bob.access),
+        )
+        .await;
     let mut codes = user_error_codes(&out["data"]["updateAccount"]);
     codes.sort();
     assert_eq!(
         codes,
-        vec![("input.email".into(), "TAKEN".into()), ("input.phoneNumber".into(), "TAKEN".into()), ("input.username".into(), "TAKEN".into())]
+        vec![
+            ("input.email".into(), "TAKEN".into()),
+            ("input.phoneNumber".into(), "TAKEN".into()),
+            ("input.username".into(), "TAKEN".into())
+        ]
     );
-    let out = app.gql(UPDATE, json!({ "input": { "email": null, "username": "b b", "phoneNumber": "123", "lastName": "z".repeat(101) } }), Some(&bob.access)).await;
+    let out = app
+        .gql(
+            UPDATE,
+            json!({ "input": { "email": null, "username": "b b", "phoneNumber": "123", "lastName": "z".repeat(101) } }),
+            Some(&bob.access),
+        )
+        .await;
     let mut codes = user_error_codes(&out["data"]["updateAccount"]);
     codes.sort();
     assert_eq!(

@@ -102,11 +102,19 @@ async fn weak_passwords_are_refused() {
 async fn email_username_and_phone_are_unique_ignoring_case() {
     let app = spawn_app().await;
     let first = app
-        .gql(SIGNUP, json!({ "input": { "email": "kim@example.com", "username": "Kim", "phoneNumber": "+1 415 555 2671", "password": PASSWORD } }), None)
+        .gql(
+            SIGNUP,
+            json!({ "input": { "email": "kim@example.com", "username": "Kim", "phoneNumber": "+1 415 555 2671", "password": PASSWORD } }),
+            None,
+        )
         .await;
     assert_eq!(first["data"]["signup"]["userErrors"], json!([]), "{first}");
     let second = app
-        .gql(SIGNUP, json!({ "input": { "email": "KIM@example.com", "username": "kIM", "phoneNumber": "(415) 555-2671", "password": PASSWORD } }), None)
+        .gql(
+            SIGNUP,
+            json!({ "input": { "email": "KIM@example.com", "username": "kIM", "phoneNumber": "(415) 555-2671", "password": PASSWORD } }),
+            None,
+        )
         .await;
     let mut codes = user_error_codes(&second["data"]["signup"]);
     codes.sort();
@@ -126,8 +134,12 @@ async fn a_race_between_two_signups_ends_in_taken_not_an_error() {
     let attempts = (0..6).map(|i| {
         let app = &app;
         async move {
-            app.gql(SIGNUP, json!({ "input": { "email": "race@example.com", "username": format!("racer{i}"), "password": PASSWORD } }), None)
-                .await
+            app.gql(
+                SIGNUP,
+                json!({ "input": { "email": "race@example.com", "username": format!("racer{i}"), "password": PASSWORD } }),
+                None,
+            )
+            .await
         }
     });
     let results = futures::future::join_all(attempts).await;
@@ -171,7 +183,12 @@ async fn inactive_accounts_are_told_only_to_someone_with_the_password() {
     app.signup("sue@example.com", "sue").await;
     app.sql("UPDATE users SET status = 'DEACTIVATED' WHERE username = 'dee'").await;
     app.sql("UPDATE users SET status = 'SUSPENDED' WHERE username = 'sue'").await;
-    let cases = [("dee", PASSWORD, "ACCOUNT_INACTIVE"), ("sue", PASSWORD, "ACCOUNT_SUSPENDED"), ("dee", "wrong password!", "INVALID_CREDENTIALS"), ("sue", "wrong password!", "INVALID_CREDENTIALS")];
+    let cases = [
+        ("dee", PASSWORD, "ACCOUNT_INACTIVE"),
+        ("sue", PASSWORD, "ACCOUNT_SUSPENDED"),
+        ("dee", "wrong password!", "INVALID_CREDENTIALS"),
+        ("sue", "wrong password!", "INVALID_CREDENTIALS"),
+    ];
     for (login, password, code) in cases {
         let out = app.signin(login, password).await;
         assert_eq!(out["data"]["signin"]["userErrors"][0]["code"], code, "{login}: {out}");

@@ -2,7 +2,7 @@
 //! statuses, plans, user deletion, and always keeping one admin.
 use sea_orm::{ConnectionTrait, DatabaseBackend, QueryTrait, Statement, TransactionTrait};
 use serde_json::{json, Value};
-use tessera::accounts::service::{insert_account, NewAccount};
+use tessera::accounts::signup::{insert_account, NewAccount};
 use tessera::accounts::validate::{Email, Username};
 use tessera::admin::service::{users_matching, UserQuery};
 use tessera::entities::enums::{AccountType, Role};
@@ -11,7 +11,8 @@ use crate::helpers::*;
 
 const USERS: &str = "query($first: Int, $after: String, $filter: UserFilter) { users(first: $first, after: $after, filter: $filter) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id username email role status } } } }";
 const SET_STATUS: &str = "mutation($id: ID!, $status: AccountStatus!) { setUserStatus(userId: $id, status: $status) { user { id status } userErrors { field code message } } }";
-const SET_ROLE: &str = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { user { id role } userErrors { field code message } } }";
+const SET_ROLE: &str =
+    "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { user { id role } userErrors { field code message } } }";
 const DELETE_USER: &str = "mutation($id: ID!) { deleteUser(userId: $id) { deletedUserId userErrors { field code message } } }";
 const CREATE_PLAN: &str = "mutation($input: CreateSubscriptionPlanInput!) { createSubscriptionPlan(input: $input) { plan { id name priceCents currency intervalMonths } userErrors { field code message } } }";
 
@@ -46,7 +47,12 @@ async fn add_users(app: &TestApp, prefix: &str, count: usize) -> Vec<String> {
 }
 
 fn usernames(out: &Value) -> Vec<String> {
-    out["data"]["users"]["edges"].as_array().unwrap_or(&vec![]).iter().map(|e| e["node"]["username"].as_str().unwrap_or("").to_owned()).collect()
+    out["data"]["users"]["edges"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|e| e["node"]["username"].as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -128,7 +134,7 @@ fn run_create_admin(database_url: String, data_dir: std::path::PathBuf, email: &
 #[tokio::test]
 async fn create_admin_makes_the_first_admin_from_the_library_and_the_command() {
     let app = spawn_app().await;
-    let admin = tessera::accounts::service::create_admin(&app.state, "root@example.com", Some("root"), PASSWORD).await.expect("an admin");
+    let admin = tessera::accounts::signup::create_admin(&app.state, "root@example.com", Some("root"), PASSWORD).await.expect("an admin");
     assert_eq!(admin.role, Role::Admin);
     let root = app.signin_as("root").await;
     let out = app.gql(USERS, json!({}), Some(&root.access)).await;
@@ -136,13 +142,13 @@ async fn create_admin_makes_the_first_admin_from_the_library_and_the_command() {
 
     // The binary, as an operator runs it: password on stdin, settings from the environment.
     let bob = app.user("bob").await;
-    let (url, dir) = (app.state.config.database_url.clone(), app.data_dir.clone());
+    let (url, dir) = (app.state.config.database.url.expose().clone(), app.data_dir.clone());
     let refused = tokio::task::spawn_blocking(move || run_create_admin(url, dir, "bob@example.com", "short")).await.unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("password"), "{}", String::from_utf8_lossy(&refused.stderr));
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM users WHERE id = '{}' AND role = 'USER'", bob.id)).await, 1);
 
-    let (url, dir) = (app.state.config.database_url.clone(), app.data_dir.clone());
+    let (url, dir) = (app.state.config.database.url.expose().clone(), app.data_dir.clone());
     let done = tokio::task::spawn_blocking(move || run_create_admin(url, dir, "bob@example.com", "a new admin passphrase")).await.unwrap();
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     assert!(String::from_utf8_lossy(&done.stdout).contains("bob@example.com"));
@@ -195,7 +201,8 @@ async fn users_can_be_filtered_and_searched_by_prefix_ignoring_case() {
     let app = spawn_app().await;
     let staff = with_role(&app, "staffer", "STAFF").await;
     let signup = |email: &str, username: &str, full_name: &str, account_type: &str| {
-        let input = json!({ "email": email, "username": username, "fullName": full_name, "password": PASSWORD, "accountType": account_type });
+        let input =
+            json!({ "email": email, "username": username, "fullName": full_name, "password": PASSWORD, "accountType": account_type });
         app.gql("mutation($i: SignupInput!) { signup(input: $i) { user { id } userErrors { code } } }", json!({ "i": input }), None)
     };
     signup("Ann.Lee@example.com", "zed", "Zed One", "FAN").await;
@@ -288,7 +295,8 @@ async fn listing_users_with_profiles_plans_and_instagram_takes_the_same_statemen
     let app = spawn_app().await;
     let staff = with_role(&app, "staffer", "STAFF").await;
     let admin = with_role(&app, "boss", "ADMIN").await;
-    let plan = app.gql(CREATE_PLAN, json!({ "input": { "name": "Gold", "priceCents": 999, "currency": "EUR" } }), Some(&admin.access)).await;
+    let plan =
+        app.gql(CREATE_PLAN, json!({ "input": { "name": "Gold", "priceCents": 999, "currency": "EUR" } }), Some(&admin.access)).await;
     let plan_id = plan["data"]["createSubscriptionPlan"]["plan"]["id"].as_str().unwrap().to_owned();
 
     add_users(&app, "few", 3).await;
@@ -444,7 +452,8 @@ async fn plans_are_checked_field_by_field_and_names_are_unique_ignoring_case() {
     let out = create(json!({ "name": "", "priceCents": -1, "currency": "usd", "intervalMonths": 0 })).await;
     let mut codes = user_error_codes(&out["data"]["createSubscriptionPlan"]);
     codes.sort();
-    let expected = [("input.currency", "INVALID"), ("input.intervalMonths", "INVALID"), ("input.name", "REQUIRED"), ("input.priceCents", "INVALID")];
+    let expected =
+        [("input.currency", "INVALID"), ("input.intervalMonths", "INVALID"), ("input.name", "REQUIRED"), ("input.priceCents", "INVALID")];
     assert_eq!(codes, expected.map(|(f, c)| (f.to_owned(), c.to_owned())), "{out}");
 
     for (input, field, code) in [
@@ -461,4 +470,3 @@ async fn plans_are_checked_field_by_field_and_names_are_unique_ignoring_case() {
     assert_eq!(out["data"]["createSubscriptionPlan"]["plan"]["intervalMonths"], 12, "{out}");
     assert_eq!(app.count("SELECT COUNT(*) FROM subscription_plans").await, 2);
 }
-

@@ -52,9 +52,20 @@ async fn bad_tokens_are_unauthenticated() {
     let tampered = format!("{}.{}.{}", parts[0], b64(&claims("someone-else", &sid, now, now + 600)), parts[2]);
 
     let alg_none = format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "JWT" })), b64(&claims(&alice.id, &sid, now, now + 600)));
-    let expired = encode(&Header::default(), &claims(&alice.id, &sid, now - 7200, now - 3600), &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
-    let wrong_key = encode(&Header::default(), &claims(&alice.id, &sid, now, now + 600), &EncodingKey::from_secret(b"another-secret-another-secret-123456")).unwrap();
-    let hs512 = encode(&Header::new(jsonwebtoken::Algorithm::HS512), &claims(&alice.id, &sid, now, now + 600), &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+    let expired =
+        encode(&Header::default(), &claims(&alice.id, &sid, now - 7200, now - 3600), &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+    let wrong_key = encode(
+        &Header::default(),
+        &claims(&alice.id, &sid, now, now + 600),
+        &EncodingKey::from_secret(b"another-secret-another-secret-123456"),
+    )
+    .unwrap();
+    let hs512 = encode(
+        &Header::new(jsonwebtoken::Algorithm::HS512),
+        &claims(&alice.id, &sid, now, now + 600),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
     let mut no_type = claims(&alice.id, &sid, now, now + 600);
     no_type["typ"] = json!("refresh");
     let wrong_type = encode(&Header::default(), &no_type, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
@@ -67,7 +78,9 @@ async fn bad_tokens_are_unauthenticated() {
     let mut foreign = claims(&alice.id, &sid, now, now + 600);
     foreign["aud"] = json!("another-api");
     let wrong_audience = encode(&Header::default(), &foreign, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
-    let unknown_session = encode(&Header::default(), &claims(&alice.id, "no-such-session", now, now + 600), &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+    let unknown_session =
+        encode(&Header::default(), &claims(&alice.id, "no-such-session", now, now + 600), &EncodingKey::from_secret(SECRET.as_bytes()))
+            .unwrap();
 
     for (name, token) in [
         ("garbage", "garbage".to_owned()),

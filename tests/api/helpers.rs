@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
-use tessera::config::{Config, Settings};
+use tessera::config::{Config, Secret, Settings};
 use tessera::startup::Application;
 use tessera::state::AppState;
 
@@ -50,42 +50,30 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     }
 }
 
+/// The parser's defaults with what every test needs: port 0, this folder
+/// and database, a fixed secret, fast mail retries, generous limits.
 pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
-    Settings {
-        listen_addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.to_path_buf(),
-        database_url: Some(database_url),
-        public_url: None,
-        app_url: Some("http://app.test".into()),
-        jwt_secret: Some("test-secret-test-secret-test-secret-0123456789".into()),
-        access_token_ttl: Duration::from_secs(900),
-        refresh_token_ttl: Duration::from_secs(30 * 86_400),
-        max_body_bytes: 1024 * 1024,
-        max_upload_bytes: 2 * 1024 * 1024,
-        media_store_url: None,
-        media_s3_endpoint: None,
-        media_public_url: None,
-        default_phone_region: "US".into(),
-        database_max_connections: 8,
-        signin_max_failures: 10,
-        signin_lockout_window: Duration::from_secs(900),
-        credential_attempts_per_ip_per_minute: 1000,
-        // Most tests mail one address several times a minute; the limits have their own test.
-        mail_per_address_per_minute: 100,
-        mail_per_address_per_hour: 100,
-        trusted_proxies: vec![],
-        cors_allowed_origins: vec![],
-        graphql_introspection: true,
-        graphiql: true,
-        max_query_complexity: 1000,
-        smtp_url: None,
-        mail_from: "Tessera <no-reply@tessera.test>".into(),
-        email_confirmation_ttl: Duration::from_secs(48 * 3600),
-        password_reset_ttl: Duration::from_secs(3600),
-        mail_poll_interval: Duration::from_millis(250),
-        mail_retry_base: Duration::from_millis(200),
-        mail_retry_max: Duration::from_secs(1),
-    }
+    let mut settings = Settings::defaults();
+    settings.server.listen_addr = "127.0.0.1:0".parse().unwrap();
+    settings.server.data_dir = dir.to_path_buf();
+    settings.server.public_url = None;
+    settings.server.app_url = Some("http://app.test".into());
+    settings.database.url = Some(Secret::new(database_url));
+    settings.database.max_connections = 8;
+    settings.tokens.jwt_secret = Some(Secret::new("test-secret-test-secret-test-secret-0123456789".into()));
+    settings.media.store_url = None;
+    settings.media.s3_endpoint = None;
+    settings.media.public_url = None;
+    settings.mail.smtp_url = None;
+    settings.mail.mail_from = "Tessera <no-reply@tessera.test>".parse().unwrap();
+    settings.mail.poll_interval = Duration::from_millis(250);
+    settings.mail.retry_base = Duration::from_millis(200);
+    settings.mail.retry_max = Duration::from_secs(1);
+    settings.limits.credential_attempts_per_ip_per_minute = 1000;
+    // Most tests mail one address several times a minute; the limits have their own test.
+    settings.limits.mail_per_address_per_minute = 100;
+    settings.limits.mail_per_address_per_hour = 100;
+    settings
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -243,31 +231,34 @@ pub fn user_error_codes(payload: &Value) -> Vec<(String, String)> {
         .unwrap_or(&vec![])
         .iter()
         .map(|e| {
-            let field = e["field"].as_array().map(|f| f.iter().map(|p| p.as_str().unwrap_or("")).collect::<Vec<_>>().join(".")).unwrap_or_default();
+            let field =
+                e["field"].as_array().map(|f| f.iter().map(|p| p.as_str().unwrap_or("")).collect::<Vec<_>>().join(".")).unwrap_or_default();
             (field, e["code"].as_str().unwrap_or("").to_owned())
         })
         .collect()
 }
 
+/// One file of a multipart request, mapped to `variables.<path>`.
+pub struct UploadFile<'a> {
+    pub path: &'a str,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub bytes: Vec<u8>,
+}
+
 /// A GraphQL multipart request (the spec's operations + map + file parts)
-/// with one file at `variables.<path>`.
+/// with one file.
 pub async fn gql_upload(
     app: &TestApp,
     query: &str,
     variables: Value,
-    file_path: &str,
-    file_name: &str,
-    content_type: &str,
-    bytes: Vec<u8>,
+    file: UploadFile<'_>,
     token: Option<&str>,
 ) -> (reqwest::StatusCode, Value) {
     let operations = json!({ "query": query, "variables": variables });
-    let map = json!({ "0": [format!("variables.{file_path}")] });
-    let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(content_type).unwrap();
-    let form = reqwest::multipart::Form::new()
-        .text("operations", operations.to_string())
-        .text("map", map.to_string())
-        .part("0", part);
+    let map = json!({ "0": [format!("variables.{}", file.path)] });
+    let part = reqwest::multipart::Part::bytes(file.bytes).file_name(file.name.to_owned()).mime_str(file.content_type).unwrap();
+    let form = reqwest::multipart::Form::new().text("operations", operations.to_string()).text("map", map.to_string()).part("0", part);
     let mut request = app
         .client
         .post(app.url("/graphql"))

@@ -24,7 +24,10 @@ async fn get_runs_queries_but_never_mutations() {
     let mutation = app
         .client
         .get(app.url("/graphql"))
-        .query(&[("query", "mutation { signup(input: { email: \"g@example.com\", password: \"correct horse battery\" }) { user { id } } }")])
+        .query(&[(
+            "query",
+            "mutation { signup(input: { email: \"g@example.com\", password: \"correct horse battery\" }) { user { id } } }",
+        )])
         .send()
         .await
         .unwrap();
@@ -49,21 +52,20 @@ async fn oversized_and_malformed_bodies_get_clear_errors() {
     let response = app.client.post(app.url("/graphql")).json(&huge).send().await.unwrap();
     assert_eq!(response.status(), 413);
 
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .header("Content-Type", "application/json")
-        .body("{ not json")
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.post(app.url("/graphql")).header("Content-Type", "application/json").body("{ not json").send().await.unwrap();
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), Some("BAD_REQUEST"));
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(!message.contains("serde") && !message.contains("line"), "{message}");
 
-    let batch = app.client.post(app.url("/graphql")).json(&json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }])).send().await.unwrap();
+    let batch = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(batch.status(), 400);
 }
 
@@ -93,7 +95,14 @@ async fn responses_come_in_the_media_type_the_client_accepts() {
         let (status, content_type, _) = post_accepting(&app, Some(accept), query.clone()).await;
         assert_eq!((status, content_type.starts_with(GRAPHQL_RESPONSE_JSON)), (200, true), "{accept}");
     }
-    let get = app.client.get(app.url("/graphql")).query(&[("query", "{ __typename }")]).header("Accept", GRAPHQL_RESPONSE_JSON).send().await.unwrap();
+    let get = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ __typename }")])
+        .header("Accept", GRAPHQL_RESPONSE_JSON)
+        .send()
+        .await
+        .unwrap();
     assert!(get.headers()["content-type"].to_str().unwrap().starts_with(GRAPHQL_RESPONSE_JSON));
 
     // Neither type acceptable: 406, before anything runs.
@@ -177,11 +186,7 @@ async fn graphiql_is_served_from_the_binary_with_a_strict_csp() {
     assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
     let html = page.text().await.unwrap();
     assert!(!html.contains("://"), "the page names another host: {html}");
-    let assets: Vec<String> = html
-        .split('"')
-        .filter(|part| part.starts_with("/graphiql/assets/"))
-        .map(str::to_owned)
-        .collect();
+    let assets: Vec<String> = html.split('"').filter(|part| part.starts_with("/graphiql/assets/")).map(str::to_owned).collect();
     assert_eq!(assets.len(), 6, "{html}");
     for asset in &assets {
         let response = app.client.get(app.url(asset)).send().await.unwrap();
@@ -199,6 +204,6 @@ async fn graphiql_is_served_from_the_binary_with_a_strict_csp() {
     assert_eq!(app.client.get(app.url(&stale)).send().await.unwrap().status(), 404);
     assert_eq!(app.client.get(app.url("/graphiql/assets/x/../../Cargo.toml")).send().await.unwrap().status(), 404);
 
-    let off = spawn_app_with(|s| s.graphiql = false).await;
+    let off = spawn_app_with(|s| s.http.graphiql = false).await;
     assert_eq!(off.client.get(off.url(graphiql_js)).send().await.unwrap().status(), 404);
 }

@@ -49,7 +49,15 @@ async fn linking_checks_the_username_and_happens_once_until_unlinked() {
     let alice = app.user("alice").await;
     assert_eq!(error_code(&app.gql(LINK, json!({ "u": "alice" }), None).await), Some("UNAUTHENTICATED"));
     assert_eq!(error_code(&app.gql(UNLINK, json!({}), None).await), Some("UNAUTHENTICATED"));
-    for (bad, code) in [("", "REQUIRED"), (".alice", "INVALID"), ("alice.", "INVALID"), ("al..ice", "INVALID"), ("al ice", "INVALID"), ("al-ice", "INVALID"), (&"a".repeat(31), "TOO_LONG")] {
+    for (bad, code) in [
+        ("", "REQUIRED"),
+        (".alice", "INVALID"),
+        ("alice.", "INVALID"),
+        ("al..ice", "INVALID"),
+        ("al ice", "INVALID"),
+        ("al-ice", "INVALID"),
+        (&"a".repeat(31), "TOO_LONG"),
+    ] {
         let out = app.gql(LINK, json!({ "u": bad }), Some(&alice.access)).await;
         assert_eq!(user_error_codes(&out["data"]["linkInstagram"]), [("username".to_owned(), code.to_owned())], "{bad}: {out}");
         assert!(out["data"]["linkInstagram"]["instagram"].is_null());

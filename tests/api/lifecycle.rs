@@ -31,7 +31,11 @@ async fn deactivating_ends_every_session_and_only_staff_bring_the_account_back()
     let staff = app.user("staffer").await;
     app.set_role(&staff.id, "STAFF").await;
     let out = app
-        .gql("mutation($id: ID!) { setUserStatus(userId: $id, status: ACTIVE) { user { status } } }", json!({ "id": alice.id }), Some(&staff.access))
+        .gql(
+            "mutation($id: ID!) { setUserStatus(userId: $id, status: ACTIVE) { user { status } } }",
+            json!({ "id": alice.id }),
+            Some(&staff.access),
+        )
         .await;
     assert_eq!(out["data"]["setUserStatus"]["user"]["status"], "ACTIVE", "{out}");
     let back = app.signin_as("alice").await;
@@ -58,7 +62,10 @@ async fn owned_rows(app: &TestApp, user_id: &str) -> Vec<(&'static str, i64)> {
         ("users", format!("SELECT COUNT(*) FROM users WHERE id = '{user_id}'")),
         ("profiles", format!("SELECT COUNT(*) FROM profiles WHERE user_id = '{user_id}'")),
         ("sessions", format!("SELECT COUNT(*) FROM sessions WHERE user_id = '{user_id}'")),
-        ("refresh_tokens", format!("SELECT COUNT(*) FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = '{user_id}')")),
+        (
+            "refresh_tokens",
+            format!("SELECT COUNT(*) FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = '{user_id}')"),
+        ),
         ("email_tokens", format!("SELECT COUNT(*) FROM email_tokens WHERE user_id = '{user_id}'")),
         ("mail_outbox", format!("SELECT COUNT(*) FROM mail_outbox WHERE user_id = '{user_id}'")),
         ("instagram_accounts", format!("SELECT COUNT(*) FROM instagram_accounts WHERE user_id = '{user_id}'")),
@@ -77,7 +84,13 @@ async fn fill_everything(app: &TestApp, user: &SignedIn) {
     let linked = app.gql("mutation { linkInstagram(username: \"someone\") { userErrors { code } } }", json!({}), Some(&user.access)).await;
     assert_eq!(linked["data"]["linkInstagram"]["userErrors"], json!([]), "{linked}");
     let image = json!({ "id": "1", "instagramUrl": "https://instagram.com/p/1", "rawImageUrl": "https://cdn.example/1.jpg", "origWidth": 10, "origHeight": 10 });
-    let synced = app.gql("mutation($i: InstagramSyncInput!) { instagramSync(input: $i) { additions { ok } } }", json!({ "i": { "additions": [image] } }), Some(&user.access)).await;
+    let synced = app
+        .gql(
+            "mutation($i: InstagramSyncInput!) { instagramSync(input: $i) { additions { ok } } }",
+            json!({ "i": { "additions": [image] } }),
+            Some(&user.access),
+        )
+        .await;
     assert_eq!(synced["data"]["instagramSync"]["additions"][0]["ok"], true, "{synced}");
     app.sql(&format!("UPDATE profiles SET display_pic_key = 'pics/{id}.jpg', bio = 'hello' WHERE user_id = '{id}'")).await;
 }
@@ -86,7 +99,8 @@ async fn fill_everything(app: &TestApp, user: &SignedIn) {
 async fn deleting_an_account_removes_everything_it_owns_and_frees_its_email_username_and_phone() {
     let app = spawn_app().await;
     let signup = "mutation($i: SignupInput!) { signup(input: $i) { user { id } userErrors { field code } } }";
-    let input = json!({ "i": { "email": "Alice@Example.com", "username": "alice", "phoneNumber": "+1 415 555 2671", "password": PASSWORD } });
+    let input =
+        json!({ "i": { "email": "Alice@Example.com", "username": "alice", "phoneNumber": "+1 415 555 2671", "password": PASSWORD } });
     let out = app.gql(signup, input.clone(), None).await;
     assert_eq!(out["data"]["signup"]["userErrors"], json!([]), "{out}");
     let alice = app.signin_as("alice").await;
@@ -128,7 +142,14 @@ async fn deleting_an_account_or_a_user_removes_their_picture_from_the_store() {
     app.sql(&format!("UPDATE users SET role = 'ADMIN' WHERE id = '{}'", admin.id)).await;
     let mut urls = Vec::new();
     for user in [&alice, &bob] {
-        let (_, out) = gql_upload(&app, update, json!({ "input": { "displayPic": null } }), "input.displayPic", "p.png", "image/png", png_bytes(6, 6), Some(&user.access)).await;
+        let (_, out) = gql_upload(
+            &app,
+            update,
+            json!({ "input": { "displayPic": null } }),
+            UploadFile { path: "input.displayPic", name: "p.png", content_type: "image/png", bytes: png_bytes(6, 6) },
+            Some(&user.access),
+        )
+        .await;
         urls.push(out["data"]["updateProfile"]["profile"]["displayPicUrl"].as_str().expect("stored").to_owned());
     }
     assert_eq!(stored_media(&app).len(), 2);
@@ -138,7 +159,8 @@ async fn deleting_an_account_or_a_user_removes_their_picture_from_the_store() {
     assert_eq!(stored_media(&app), vec![key_of(&urls[1])]);
     assert_eq!(app.client.get(&urls[0]).send().await.unwrap().status(), 404);
 
-    let out = app.gql("mutation($id: ID!) { deleteUser(userId: $id) { deletedUserId } }", json!({ "id": bob.id }), Some(&admin.access)).await;
+    let out =
+        app.gql("mutation($id: ID!) { deleteUser(userId: $id) { deletedUserId } }", json!({ "id": bob.id }), Some(&admin.access)).await;
     assert_eq!(out["data"]["deleteUser"]["deletedUserId"], bob.id, "{out}");
     assert!(stored_media(&app).is_empty());
 }

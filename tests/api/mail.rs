@@ -14,18 +14,20 @@ use crate::mail_helpers::*;
 const APP_URL: &str = "http://app.test";
 const NEW_PASSWORD: &str = "a quite different secret";
 
-const CONFIRM: &str = "mutation($token: String!) { confirmEmail(token: $token) { user { id email emailConfirmed } userErrors { field message code } } }";
+const CONFIRM: &str =
+    "mutation($token: String!) { confirmEmail(token: $token) { user { id email emailConfirmed } userErrors { field message code } } }";
 const RESEND: &str = "mutation($email: String!) { resendConfirmationEmail(email: $email) { success } }";
 const REQUEST_RESET: &str = "mutation($email: String!) { requestPasswordReset(email: $email) { success } }";
 const RESET_VALID: &str = "query($token: String!) { passwordResetTokenValid(token: $token) }";
 const RESET: &str = "mutation($input: ResetPasswordInput!) { resetPassword(input: $input) { success userErrors { field message code } } }";
-const CHANGE: &str = "mutation($input: ChangePasswordInput!) { changePassword(input: $input) { success userErrors { field message code } } }";
+const CHANGE: &str =
+    "mutation($input: ChangePasswordInput!) { changePassword(input: $input) { success userErrors { field message code } } }";
 const REFRESH: &str = "mutation($t: String!) { refreshTokens(refreshToken: $t) { tokens { accessToken } userErrors { code } } }";
 
 async fn app_with_smtp() -> (TestApp, SmtpServer) {
     let smtp = SmtpServer::start().await;
     let url = smtp.url();
-    let app = spawn_app_with(|s| s.smtp_url = Some(url)).await;
+    let app = spawn_app_with(|s| s.mail.smtp_url = Some(tessera::config::Secret::new(url))).await;
     (app, smtp)
 }
 
@@ -104,9 +106,12 @@ async fn signup_mails_a_confirmation_link_to_the_app_in_text_and_html() {
     // Only the token's hash is stored, bound to the address it went to.
     let stored = email_token::Entity::find().all(&app.state.db).await.unwrap();
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].token_hash, tessera::sessions::tokens::token_hash(&token));
+    assert_eq!(stored[0].token_hash, tessera::security::secrets::token_hash(&token));
     assert_ne!(stored[0].token_hash, token);
-    assert_eq!((stored[0].purpose.as_str(), stored[0].email.as_str(), stored[0].user_id.as_str()), ("confirm_email", "Ada@Example.com", user_id.as_str()));
+    assert_eq!(
+        (stored[0].purpose.as_str(), stored[0].email.as_str(), stored[0].user_id.as_str()),
+        ("confirm_email", "Ada@Example.com", user_id.as_str())
+    );
     let expires_in = stored[0].expires_at - stored[0].created_at;
     assert_eq!(expires_in.num_hours(), 48);
 
@@ -300,11 +305,8 @@ async fn reset_requests_tell_nothing_and_mail_only_active_accounts() {
     assert!(smtp.mail_to("nobody@example.com").is_empty());
     assert_eq!(smtp.received().len(), 4);
     assert_eq!(app.outbox().await.len(), 4);
-    let reset_tokens = email_token::Entity::find()
-        .filter(email_token::Column::Purpose.eq("reset_password"))
-        .count(&app.state.db)
-        .await
-        .unwrap();
+    let reset_tokens =
+        email_token::Entity::find().filter(email_token::Column::Purpose.eq("reset_password")).count(&app.state.db).await.unwrap();
     assert_eq!(reset_tokens, 1);
 }
 
@@ -379,7 +381,7 @@ async fn change_password_needs_the_current_one_keeps_this_session_and_ends_the_o
 async fn mail_queued_during_an_smtp_outage_goes_out_when_smtp_is_back() {
     let mut smtp = SmtpServer::start().await;
     let url = smtp.url();
-    let app = spawn_app_with(|s| s.smtp_url = Some(url)).await;
+    let app = spawn_app_with(|s| s.mail.smtp_url = Some(tessera::config::Secret::new(url))).await;
     smtp.stop();
 
     // Signup neither fails nor waits for SMTP.
@@ -403,13 +405,13 @@ async fn mail_queued_during_an_smtp_outage_goes_out_when_smtp_is_back() {
 async fn queued_mail_survives_a_restart() {
     let mut smtp = SmtpServer::reserve().await;
     let url = smtp.url();
-    let app = spawn_app_with(|s| s.smtp_url = Some(url.clone())).await;
+    let app = spawn_app_with(|s| s.mail.smtp_url = Some(tessera::config::Secret::new(url.clone()))).await;
     app.joined("pia").await;
     eventually("a failed try", || async { app.outbox().await.first().is_some_and(|r| r.attempts >= 1) }).await;
 
     let (dir, database_url) = app.stop().await;
     smtp.resume().await;
-    let restarted = spawn_app_on(dir, database_url, |s| s.smtp_url = Some(url)).await;
+    let restarted = spawn_app_on(dir, database_url, |s| s.mail.smtp_url = Some(tessera::config::Secret::new(url))).await;
     let token = smtp.nth("pia@example.com", 1).await.token(APP_URL, "confirm-email");
     assert_eq!(restarted.confirm(&token).await["user"]["emailConfirmed"], true);
     assert_eq!(smtp.received().len(), 1);
@@ -419,8 +421,11 @@ async fn queued_mail_survives_a_restart() {
 async fn instances_sharing_a_database_send_each_mail_once() {
     let mut smtp = SmtpServer::start().await;
     let url = smtp.url();
-    let first = spawn_app_with(|s| s.smtp_url = Some(url.clone())).await;
-    let second = spawn_app_on(tempfile::tempdir().unwrap(), first.database_url.clone(), |s| s.smtp_url = Some(url.clone())).await;
+    let first = spawn_app_with(|s| s.mail.smtp_url = Some(tessera::config::Secret::new(url.clone()))).await;
+    let second = spawn_app_on(tempfile::tempdir().unwrap(), first.database_url.clone(), |s| {
+        s.mail.smtp_url = Some(tessera::config::Secret::new(url.clone()))
+    })
+    .await;
     // Mail piles up while SMTP is down, then both workers go for it at once.
     smtp.stop();
     for i in 0..12 {
@@ -447,7 +452,7 @@ async fn smtp_credentials_come_from_the_url() {
     let smtp = SmtpServer::start_with_credentials("tessera", "s3cret pass").await;
     let good = format!("smtp://tessera:s3cret%20pass@127.0.0.1:{}", smtp.port());
     let bad = format!("smtp://tessera:wrong@127.0.0.1:{}", smtp.port());
-    let refused = spawn_app_with(|s| s.smtp_url = Some(bad)).await;
+    let refused = spawn_app_with(|s| s.mail.smtp_url = Some(tessera::config::Secret::new(bad))).await;
     refused.joined("rae").await;
     eventually("the refusal is recorded and the mail kept", || async {
         let rows = refused.outbox().await;
@@ -455,7 +460,7 @@ async fn smtp_credentials_come_from_the_url() {
     })
     .await;
 
-    let app = spawn_app_with(|s| s.smtp_url = Some(good)).await;
+    let app = spawn_app_with(|s| s.mail.smtp_url = Some(tessera::config::Secret::new(good))).await;
     app.joined("sam").await;
     smtp.nth("sam@example.com", 1).await;
     assert!(smtp.mail_to("rae@example.com").is_empty());
@@ -488,7 +493,8 @@ async fn an_email_change_mails_a_confirmation_to_the_new_address() {
     app.joined("gus").await;
     let gus = app.signin_as("gus").await;
     smtp.nth("gus@example.com", 1).await;
-    let update = "mutation($input: UpdateAccountInput!) { updateAccount(input: $input) { user { email emailConfirmed } userErrors { code } } }";
+    let update =
+        "mutation($input: UpdateAccountInput!) { updateAccount(input: $input) { user { email emailConfirmed } userErrors { code } } }";
     let out = app.gql(update, json!({ "input": { "email": "gus@new.example" } }), Some(&gus.access)).await;
     assert_eq!(out["data"]["updateAccount"]["user"]["emailConfirmed"], false, "{out}");
     let token = smtp.nth("gus@new.example", 1).await.token(APP_URL, "confirm-email");
@@ -506,9 +512,9 @@ async fn mail_to_one_address_is_limited_per_minute_and_per_hour_with_the_same_an
     let smtp = SmtpServer::start().await;
     let url = smtp.url();
     let app = spawn_app_with(|s| {
-        s.smtp_url = Some(url);
-        s.mail_per_address_per_minute = 1;
-        s.mail_per_address_per_hour = 5;
+        s.mail.smtp_url = Some(tessera::config::Secret::new(url));
+        s.limits.mail_per_address_per_minute = 1;
+        s.limits.mail_per_address_per_hour = 5;
     })
     .await;
     app.joined("ivy").await;
@@ -530,7 +536,8 @@ async fn mail_to_one_address_is_limited_per_minute_and_per_hour_with_the_same_an
         let expected = 2 + i;
         let mut counted = 0;
         for _ in 0..200 {
-            let bucket = tessera::entities::rate_limit::Entity::find_by_id("mail-hour:ivy@example.com".to_owned()).one(&app.state.db).await.unwrap();
+            let bucket =
+                tessera::entities::rate_limit::Entity::find_by_id("mail-hour:ivy@example.com".to_owned()).one(&app.state.db).await.unwrap();
             counted = bucket.map(|b| b.count).unwrap_or(0);
             if counted >= expected {
                 break;

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use mailin::{Action, AuthMechanism, Handler, Response, SessionBuilder};
 use mailparse::MailHeaderMap;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
 /// How long a test waits for mail before failing.
@@ -49,14 +51,7 @@ impl Email {
                 _ => {}
             }
         }
-        Email {
-            to: header("To"),
-            from: header("From"),
-            subject: header("Subject"),
-            message_id: header("Message-ID"),
-            text,
-            html,
-        }
+        Email { to: header("To"), from: header("From"), subject: header("Subject"), message_id: header("Message-ID"), text, html }
     }
 
     /// The first link in the text part to `APP_URL/<path>`.
@@ -114,35 +109,37 @@ impl Handler for Recorder {
 pub struct SmtpServer {
     port: u16,
     inbox: Arc<Mutex<Vec<Received>>>,
-    credentials: Option<(String, String)>,
-    running: Option<JoinHandle<()>>,
+    /// Whether mail gets through; while false the port stays ours but every
+    /// connection is closed at once, like a server that is down (and no
+    /// other test's listener can take the port meanwhile).
+    up: Arc<AtomicBool>,
+    changed: Arc<Notify>,
+    _listening: JoinHandle<()>,
 }
 
 impl SmtpServer {
     /// Starts on a free loopback port.
     pub async fn start() -> SmtpServer {
-        Self::start_with(None).await
+        Self::start_with(None, true).await
     }
 
     /// Starts on a free loopback port, accepting mail only after AUTH PLAIN with these credentials.
     pub async fn start_with_credentials(user: &str, password: &str) -> SmtpServer {
-        Self::start_with(Some((user.to_owned(), password.to_owned()))).await
+        Self::start_with(Some((user.to_owned(), password.to_owned())), true).await
     }
 
-    async fn start_with(credentials: Option<(String, String)>) -> SmtpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut server = SmtpServer { port, inbox: Default::default(), credentials, running: None };
-        server.serve(listener);
-        server
-    }
-
-    /// A port with no server yet (for a test that starts with SMTP down).
+    /// A port whose server is down (for a test that starts with SMTP down).
     pub async fn reserve() -> SmtpServer {
+        Self::start_with(None, false).await
+    }
+
+    async fn start_with(credentials: Option<(String, String)>, up: bool) -> SmtpServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        SmtpServer { port, inbox: Default::default(), credentials: None, running: None }
+        let inbox: Arc<Mutex<Vec<Received>>> = Default::default();
+        let (up, changed) = (Arc::new(AtomicBool::new(up)), Arc::new(Notify::new()));
+        let listening = tokio::spawn(serve(listener, inbox.clone(), credentials, up.clone(), changed.clone()));
+        SmtpServer { port, inbox, up, changed, _listening: listening }
     }
 
     pub fn port(&self) -> u16 {
@@ -155,46 +152,15 @@ impl SmtpServer {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
-    /// Closes the port and every open connection: mail cannot get through.
+    /// Ends every open connection and refuses new ones: mail cannot get through.
     pub fn stop(&mut self) {
-        if let Some(running) = self.running.take() {
-            running.abort();
-        }
+        self.up.store(false, Ordering::SeqCst);
+        self.changed.notify_one();
     }
 
-    /// Listens on the same port again.
+    /// Takes mail again.
     pub async fn resume(&mut self) {
-        assert!(self.running.is_none(), "already running");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let listener = loop {
-            match TcpListener::bind(("127.0.0.1", self.port)).await {
-                Ok(listener) => break listener,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("cannot listen on port {} again: {e}", self.port),
-            }
-        };
-        self.serve(listener);
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        let inbox = self.inbox.clone();
-        let credentials = self.credentials.clone();
-        self.running = Some(tokio::spawn(async move {
-            // Dropped with this task when the server stops: ends every connection.
-            let mut connections = JoinSet::new();
-            loop {
-                let Ok((stream, peer)) = listener.accept().await else {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                };
-                let handler = Recorder { inbox: inbox.clone(), credentials: credentials.clone(), to: vec![], data: vec![] };
-                connections.spawn(session(stream, peer.ip(), handler));
-                while connections.try_join_next().is_some() {}
-            }
-        }));
+        assert!(!self.up.swap(true, Ordering::SeqCst), "already running");
     }
 
     /// Every message received so far.
@@ -288,5 +254,39 @@ where
     while !check().await {
         assert!(Instant::now() < deadline, "{what}: not within {MAIL_WAIT:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Accepts connections on `listener`: an SMTP session each while `up`, closed
+/// at once while not. Going down ends the open sessions too.
+async fn serve(
+    listener: TcpListener,
+    inbox: Arc<Mutex<Vec<Received>>>,
+    credentials: Option<(String, String)>,
+    up: Arc<AtomicBool>,
+    changed: Arc<Notify>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                if up.load(Ordering::SeqCst) {
+                    let handler = Recorder { inbox: inbox.clone(), credentials: credentials.clone(), to: vec![], data: vec![] };
+                    connections.spawn(session(stream, peer.ip(), handler));
+                } else {
+                    drop(stream);
+                }
+            }
+            _ = changed.notified() => {
+                if !up.load(Ordering::SeqCst) {
+                    connections.abort_all();
+                }
+            }
+        }
+        while connections.try_join_next().is_some() {}
     }
 }

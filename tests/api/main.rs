@@ -3,8 +3,8 @@
 mod helpers;
 mod mail_helpers;
 
-mod account_updates;
 mod abuse;
+mod account_updates;
 mod accounts;
 mod admin;
 mod auth;

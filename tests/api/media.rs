@@ -7,7 +7,14 @@ use crate::helpers::*;
 const UPDATE: &str = "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { profile { displayPicUrl } userErrors { field code message } } }";
 
 async fn upload(app: &TestApp, token: &str, name: &str, content_type: &str, bytes: Vec<u8>) -> (reqwest::StatusCode, Value) {
-    gql_upload(app, UPDATE, json!({ "input": { "displayPic": null } }), "input.displayPic", name, content_type, bytes, Some(token)).await
+    gql_upload(
+        app,
+        UPDATE,
+        json!({ "input": { "displayPic": null } }),
+        UploadFile { path: "input.displayPic", name, content_type, bytes },
+        Some(token),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -115,19 +122,37 @@ async fn replacing_or_removing_a_picture_deletes_the_old_file() {
 #[tokio::test]
 async fn signup_can_carry_a_display_picture() {
     let app = spawn_app().await;
-    let query = "mutation($input: SignupInput!) { signup(input: $input) { user { id profile { displayPicUrl } } userErrors { field code } } }";
+    let query =
+        "mutation($input: SignupInput!) { signup(input: $input) { user { id profile { displayPicUrl } } userErrors { field code } } }";
     let variables = json!({ "input": { "email": "pic@example.com", "password": PASSWORD, "displayPic": null } });
-    let (status, out) = gql_upload(&app, query, variables.clone(), "input.displayPic", "me.png", "image/png", png_bytes(20, 20), None).await;
+    let (status, out) = gql_upload(
+        &app,
+        query,
+        variables.clone(),
+        UploadFile { path: "input.displayPic", name: "me.png", content_type: "image/png", bytes: png_bytes(20, 20) },
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let url = out["data"]["signup"]["user"]["profile"]["displayPicUrl"].as_str().expect("picture").to_owned();
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), 200);
 
     // A bad picture fails the signup as a whole, with the other problems.
     let bad = json!({ "input": { "email": "not-an-email", "password": PASSWORD, "displayPic": null } });
-    let (_, out) = gql_upload(&app, query, bad, "input.displayPic", "x.png", "image/png", b"text".to_vec(), None).await;
+    let (_, out) = gql_upload(
+        &app,
+        query,
+        bad,
+        UploadFile { path: "input.displayPic", name: "x.png", content_type: "image/png", bytes: b"text".to_vec() },
+        None,
+    )
+    .await;
     let mut codes = user_error_codes(&out["data"]["signup"]);
     codes.sort();
-    assert_eq!(codes, vec![("input.displayPic".to_owned(), "UNSUPPORTED_FILE_TYPE".to_owned()), ("input.email".to_owned(), "INVALID".to_owned())]);
+    assert_eq!(
+        codes,
+        vec![("input.displayPic".to_owned(), "UNSUPPORTED_FILE_TYPE".to_owned()), ("input.email".to_owned(), "INVALID".to_owned())]
+    );
     assert_eq!(stored_media(&app).len(), 1);
 }
 

@@ -4,14 +4,19 @@ use serde_json::json;
 use crate::helpers::*;
 
 const UPDATE: &str = "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { profile { fullName bio gender birthDate age state city interests monthlySubKeys updatedAt } userErrors { field code message } } }";
-const PROFILE: &str = "query($id: ID) { profile(userId: $id) { userId fullName bio birthDate age interests monthlySubKeys user { id username } } }";
+const PROFILE: &str =
+    "query($id: ID) { profile(userId: $id) { userId fullName bio birthDate age interests monthlySubKeys user { id username } } }";
 
 #[tokio::test]
 async fn every_user_has_a_profile_from_signup() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
     let out = app
-        .gql("{ me { profile { userId fullName displayPicUrl bio interests age birthDate monthlySubKeys updatedAt user { id } } } }", json!({}), Some(&alice.access))
+        .gql(
+            "{ me { profile { userId fullName displayPicUrl bio interests age birthDate monthlySubKeys updatedAt user { id } } } }",
+            json!({}),
+            Some(&alice.access),
+        )
         .await;
     let profile = &out["data"]["me"]["profile"];
     assert_eq!(profile["userId"], alice.id, "{out}");
@@ -50,7 +55,9 @@ async fn omitted_fields_stay_and_explicit_nulls_clear() {
     assert_eq!(profile["bio"], "Down the rabbit hole");
     assert_eq!(profile["gender"], "FEMALE");
 
-    let out = app.gql(UPDATE, json!({ "input": { "bio": null, "birthDate": null, "interests": null, "gender": null } }), Some(&alice.access)).await;
+    let out = app
+        .gql(UPDATE, json!({ "input": { "bio": null, "birthDate": null, "interests": null, "gender": null } }), Some(&alice.access))
+        .await;
     let profile = &out["data"]["updateProfile"]["profile"];
     assert!(profile["bio"].is_null() && profile["birthDate"].is_null() && profile["age"].is_null() && profile["gender"].is_null());
     assert_eq!(profile["interests"], json!([]));
@@ -66,7 +73,11 @@ async fn invalid_profile_input_is_reported_together_and_changes_nothing() {
     let fan = app.user("fan").await;
     let future = (chrono::Utc::now().date_naive() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string();
     let out = app
-        .gql(UPDATE, json!({ "input": { "bio": "x".repeat(1001), "birthDate": future, "monthlySubKeys": 5, "city": "y".repeat(101) } }), Some(&fan.access))
+        .gql(
+            UPDATE,
+            json!({ "input": { "bio": "x".repeat(1001), "birthDate": future, "monthlySubKeys": 5, "city": "y".repeat(101) } }),
+            Some(&fan.access),
+        )
         .await;
     let payload = &out["data"]["updateProfile"];
     assert!(payload["profile"].is_null());
@@ -91,7 +102,12 @@ async fn invalid_profile_input_is_reported_together_and_changes_nothing() {
 async fn monthly_sub_keys_are_for_creators_only() {
     let app = spawn_app().await;
     let signup = "mutation($input: SignupInput!) { signup(input: $input) { user { id } userErrors { code } } }";
-    app.gql(signup, json!({ "input": { "email": "cr@example.com", "username": "creator", "password": PASSWORD, "accountType": "CREATOR" } }), None).await;
+    app.gql(
+        signup,
+        json!({ "input": { "email": "cr@example.com", "username": "creator", "password": PASSWORD, "accountType": "CREATOR" } }),
+        None,
+    )
+    .await;
     let creator = app.signin_as("creator").await;
     let negative = app.gql(UPDATE, json!({ "input": { "monthlySubKeys": -1 } }), Some(&creator.access)).await;
     assert_eq!(user_error_codes(&negative["data"]["updateProfile"]), vec![("input.monthlySubKeys".to_owned(), "INVALID".to_owned())]);

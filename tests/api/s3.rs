@@ -8,13 +8,20 @@ async fn pictures_live_in_s3_and_replaced_ones_are_deleted_there() {
     let s3 = start_s3("tessera-media").await;
     let endpoint = s3.endpoint.clone();
     let app = spawn_app_with(|s| {
-        s.media_store_url = Some("s3://tessera-media/pictures".into());
-        s.media_s3_endpoint = Some(endpoint);
+        s.media.store_url = Some("s3://tessera-media/pictures".into());
+        s.media.s3_endpoint = Some(endpoint);
     })
     .await;
     let alice = app.user("alice").await;
     let update = "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { profile { displayPicUrl } userErrors { code } } }";
-    let (status, out) = gql_upload(&app, update, json!({ "input": { "displayPic": null } }), "input.displayPic", "a.png", "image/png", png_bytes(30, 20), Some(&alice.access)).await;
+    let (status, out) = gql_upload(
+        &app,
+        update,
+        json!({ "input": { "displayPic": null } }),
+        UploadFile { path: "input.displayPic", name: "a.png", content_type: "image/png", bytes: png_bytes(30, 20) },
+        Some(&alice.access),
+    )
+    .await;
     assert_eq!(status, 200);
     let url = out["data"]["updateProfile"]["profile"]["displayPicUrl"].as_str().expect("stored").to_owned();
     let key = key_of(&url);
@@ -31,7 +38,14 @@ async fn pictures_live_in_s3_and_replaced_ones_are_deleted_there() {
     let picture = image::load_from_memory(&served.bytes().await.unwrap()).unwrap();
     assert_eq!((picture.width(), picture.height()), (30, 20));
 
-    let (_, out) = gql_upload(&app, update, json!({ "input": { "displayPic": null } }), "input.displayPic", "b.jpg", "image/jpeg", jpeg_bytes(8, 8), Some(&alice.access)).await;
+    let (_, out) = gql_upload(
+        &app,
+        update,
+        json!({ "input": { "displayPic": null } }),
+        UploadFile { path: "input.displayPic", name: "b.jpg", content_type: "image/jpeg", bytes: jpeg_bytes(8, 8) },
+        Some(&alice.access),
+    )
+    .await;
     let second = key_of(out["data"]["updateProfile"]["profile"]["displayPicUrl"].as_str().unwrap());
     assert!(!app.state.media.exists(&key).await.unwrap());
     assert!(app.state.media.exists(&second).await.unwrap());
@@ -40,10 +54,17 @@ async fn pictures_live_in_s3_and_replaced_ones_are_deleted_there() {
 
 #[tokio::test]
 async fn a_public_media_url_points_clients_at_a_cdn() {
-    let app = spawn_app_with(|s| s.media_public_url = Some("https://cdn.example.com/pics/".into())).await;
+    let app = spawn_app_with(|s| s.media.public_url = Some("https://cdn.example.com/pics/".into())).await;
     let alice = app.user("alice").await;
     let update = "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { profile { displayPicUrl } } }";
-    let (_, out) = gql_upload(&app, update, json!({ "input": { "displayPic": null } }), "input.displayPic", "a.png", "image/png", png_bytes(4, 4), Some(&alice.access)).await;
+    let (_, out) = gql_upload(
+        &app,
+        update,
+        json!({ "input": { "displayPic": null } }),
+        UploadFile { path: "input.displayPic", name: "a.png", content_type: "image/png", bytes: png_bytes(4, 4) },
+        Some(&alice.access),
+    )
+    .await;
     let url = out["data"]["updateProfile"]["profile"]["displayPicUrl"].as_str().unwrap();
     assert!(url.starts_with("https://cdn.example.com/pics/") && url.ends_with(".png"), "{url}");
 }

@@ -77,7 +77,8 @@ async fn two_instances_share_sessions_pictures_rate_limits_and_mail() {
     let client = reqwest::Client::new();
 
     // Signed in on A, known on B; signed out on B, refused on A at once.
-    let out = post(&client, &a, SIGNUP, json!({ "i": { "email": "ann@example.com", "username": "ann", "password": PASSWORD } }), None).await;
+    let out =
+        post(&client, &a, SIGNUP, json!({ "i": { "email": "ann@example.com", "username": "ann", "password": PASSWORD } }), None).await;
     assert_eq!(out["data"]["signup"]["userErrors"], json!([]), "{out}");
     let out = post(&client, &a, SIGNIN, json!({ "i": { "login": "ann", "password": PASSWORD } }), None).await;
     let token = out["data"]["signin"]["tokens"]["accessToken"].as_str().expect("signed in").to_owned();
@@ -117,7 +118,8 @@ async fn two_instances_share_sessions_pictures_rate_limits_and_mail() {
     // Queued mail goes out exactly once, whichever instance queued it.
     for i in 0..4 {
         let instance = if i % 2 == 0 { &a } else { &b };
-        let out = post(&client, instance, SIGNUP, json!({ "i": { "email": format!("m{i}@example.com"), "password": PASSWORD } }), None).await;
+        let out =
+            post(&client, instance, SIGNUP, json!({ "i": { "email": format!("m{i}@example.com"), "password": PASSWORD } }), None).await;
         assert_eq!(out["data"]["signup"]["userErrors"], json!([]), "{out}");
     }
     for address in ["ann@example.com", "m0@example.com", "m1@example.com", "m2@example.com", "m3@example.com"] {

@@ -20,7 +20,8 @@ async fn each_signin_is_a_session_listed_with_its_device() {
         assert_eq!(session["ipAddress"], "127.0.0.1");
     }
     let from_phone = app.gql(SESSIONS, json!({}), Some(&phone.access)).await;
-    let current: Vec<_> = from_phone["data"]["sessions"].as_array().unwrap().iter().filter(|s| s["current"] == true).map(|s| s["id"].clone()).collect();
+    let current: Vec<_> =
+        from_phone["data"]["sessions"].as_array().unwrap().iter().filter(|s| s["current"] == true).map(|s| s["id"].clone()).collect();
     let laptop_current: Vec<_> = sessions.iter().filter(|s| s["current"] == true).map(|s| s["id"].clone()).collect();
     assert_ne!(current, laptop_current);
     assert_eq!(error_code(&app.gql(SESSIONS, json!({}), None).await), Some("UNAUTHENTICATED"));

@@ -1,5 +1,6 @@
-//! Where pictures live: a folder by default, S3 (or any S3-compatible store)
-//! in production, both through object_store. Keys are random and immutable.
+//! Where uploaded files live: a folder by default, S3 (or any S3-compatible
+//! store) in production, both through object_store. Keys are random and
+//! immutable: 32 hex digits and an extension.
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -9,7 +10,6 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{GetResult, ObjectStore, PutPayload};
 
-use super::image_check::ImageKind;
 use crate::error::AppError;
 
 #[derive(Clone)]
@@ -44,18 +44,16 @@ impl MediaStore {
     }
 
     /// A fresh random key: nothing of the client's file name goes into it.
-    pub fn new_key(kind: ImageKind) -> String {
-        format!("{}.{}", uuid::Uuid::new_v4().simple(), kind.extension())
+    pub fn new_key(extension: &str) -> String {
+        format!("{}.{}", uuid::Uuid::new_v4().simple(), extension)
     }
 
-    /// Keys we make are 32 hex digits and an extension; anything else is not ours.
-    pub fn parse_key(key: &str) -> Option<ImageKind> {
+    /// The extension of a key of our shape (32 hex digits, a dot, an
+    /// extension); None for anything else, which is then never looked up.
+    pub fn key_extension(key: &str) -> Option<&str> {
         let (id, extension) = key.split_once('.')?;
         let ours = id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !ours {
-            return None;
-        }
-        ImageKind::from_extension(extension)
+        (ours && !extension.is_empty() && extension.bytes().all(|b| b.is_ascii_lowercase())).then_some(extension)
     }
 
     fn path(&self, key: &str) -> Path {

@@ -1,28 +1,34 @@
-//! Builds the schema from every domain's root objects.
+//! The schema: every domain's Query and Mutation merged. The one file that
+//! knows them all; nothing below it imports it.
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-use crate::accounts::email_resolver::{EmailMutation, EmailQuery};
+use crate::accounts::account_resolver::{AccountMutation, AccountQuery};
 use crate::accounts::lifecycle_resolver::LifecycleMutation;
-use crate::accounts::resolver::{AccountsMutation, AccountsQuery};
-use crate::admin::plans::PlansQuery;
+use crate::accounts::recovery_resolver::{RecoveryMutation, RecoveryQuery};
+use crate::accounts::signin_resolver::SigninMutation;
+use crate::accounts::signup_resolver::SignupMutation;
 use crate::admin::resolver::{AdminMutation, AdminQuery};
 use crate::instagram::resolver::InstagramMutation;
+use crate::plans::resolver::{PlansMutation, PlansQuery};
 use crate::profiles::resolver::{ProfilesMutation, ProfilesQuery};
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
 
 /// Every read the API offers. All but subscriptionPlans and passwordResetTokenValid need sign-in: UNAUTHENTICATED without a valid access token.
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, SessionsQuery, PlansQuery, EmailQuery, AdminQuery);
+pub struct Query(AccountQuery, ProfilesQuery, SessionsQuery, PlansQuery, RecoveryQuery, AdminQuery);
 
-/// Every change the API offers. A problem with the input comes back in the payload's userErrors, and then nothing was changed; one with who is asking comes back as a top-level error with extensions.code (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED). A request may hold at most one of signin, refreshTokens, changePassword, resetPassword, confirmEmail and deleteAccount.
+/// Every change the API offers. A problem with the input comes back in the payload's userErrors, and then nothing was changed; one with who is asking comes back as a top-level error with extensions.code (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED). A request may hold at most one field that takes a password or a token, and those fields count against a per-IP budget.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
-    AccountsMutation,
+    SignupMutation,
+    SigninMutation,
+    AccountMutation,
     ProfilesMutation,
     SessionsMutation,
-    EmailMutation,
+    RecoveryMutation,
     LifecycleMutation,
     InstagramMutation,
+    PlansMutation,
     AdminMutation,
 );
 
@@ -45,12 +51,12 @@ pub fn with_limits(
 ) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let builder = builder
         .extension(crate::graphql::limits::RequestLimits)
-        .limit_complexity(config.max_query_complexity)
+        .limit_complexity(config.http.max_query_complexity as usize)
         .limit_directives(8)
         .limit_recursive_depth(64)
         // "Did you mean ...?" would tell a stranger the names of fields.
         .disable_suggestions();
-    if config.graphql_introspection {
+    if config.http.graphql_introspection {
         builder
     } else {
         builder.disable_introspection()

@@ -4,12 +4,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::store::MediaStore;
-use crate::http::HttpState;
+use super::HttpState;
+use crate::media::service::kind_of_key;
 
 pub async fn get_media(State(state): State<HttpState>, Path(key): Path<String>) -> Response {
     // Only keys of our own shape are looked up, so no other path is reachable.
-    let Some(kind) = MediaStore::parse_key(&key) else {
+    let Some(kind) = kind_of_key(&key) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     match state.app.media.get(&key).await {

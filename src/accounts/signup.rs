@@ -1,17 +1,15 @@
-//! Account rules: signup, signin, and the uniqueness checks they share with
-//! account updates.
+//! Signup, and `tessera create-admin`, which makes or promotes an admin by
+//! the same rules.
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use crate::accounts::{password, recovery};
+use crate::accounts::uniqueness::{check_taken, taken_from_violation};
 use crate::accounts::validate::{self, Email, PhoneNumber, Username};
+use crate::accounts::{password, recovery};
 use crate::entities::enums::{AccountStatus, AccountType, Role};
 use crate::entities::{profile, user};
-use crate::media;
-use crate::ratelimit;
-use crate::error::{unique_violation, AppError, Problems, ServiceError, ServiceResult, UserError, UserErrorCode};
-use crate::sessions::service::{self as sessions, IssuedTokens};
+use crate::error::{Problems, ServiceError, ServiceResult, UserErrorCode};
+use crate::media::service as media;
 use crate::state::AppState;
 
 pub struct SignupData {
@@ -41,16 +39,14 @@ pub struct NewAccount {
 
 /// Checks every field of a signup, reporting every problem at once.
 pub fn validate_signup(state: &AppState, data: &SignupData, problems: &mut Problems) -> Option<NewAccount> {
-    let email = Email::parse(&data.email)
-        .map_err(|(code, msg)| problems.add(&["input", "email"], code, msg))
-        .ok();
+    let email = Email::parse(&data.email).map_err(|(code, msg)| problems.add(&["input", "email"], code, msg)).ok();
     let username = data
         .username
         .as_deref()
         .filter(|u| !u.trim().is_empty())
         .and_then(|u| Username::parse(u).map_err(|(code, msg)| problems.add(&["input", "username"], code, msg)).ok());
     let phone = data.phone_number.as_deref().filter(|p| !p.trim().is_empty()).and_then(|p| {
-        PhoneNumber::parse(p, state.config.default_phone_region)
+        PhoneNumber::parse(p, state.config.accounts.default_phone_region)
             .map_err(|(code, msg)| problems.add(&["input", "phoneNumber"], code, msg))
             .ok()
     });
@@ -82,63 +78,6 @@ pub fn validate_signup(state: &AppState, data: &SignupData, problems: &mut Probl
     })
 }
 
-/// Reports TAKEN for each of these values that another account already holds.
-pub async fn check_taken(
-    state: &AppState,
-    email: Option<&Email>,
-    username: Option<&Username>,
-    phone: Option<&PhoneNumber>,
-    except_user: Option<&str>,
-    prefix: &str,
-    problems: &mut Problems,
-) -> Result<(), AppError> {
-    let mut any = Condition::any();
-    if let Some(email) = email {
-        any = any.add(user::Column::EmailLower.eq(email.lower()));
-    }
-    if let Some(username) = username {
-        any = any.add(user::Column::UsernameLower.eq(username.lower()));
-    }
-    if let Some(phone) = phone {
-        any = any.add(user::Column::PhoneNumber.eq(phone.as_str()));
-    }
-    if any.is_empty() {
-        return Ok(());
-    }
-    let mut query = user::Entity::find().filter(any);
-    if let Some(id) = except_user {
-        query = query.filter(user::Column::Id.ne(id));
-    }
-    for other in query.all(&state.db).await? {
-        if email.is_some_and(|e| e.lower() == other.email_lower) {
-            problems.add(&[prefix, "email"], UserErrorCode::Taken, "An account with this email already exists.");
-        }
-        if username.is_some_and(|u| Some(u.lower()) == other.username_lower) {
-            problems.add(&[prefix, "username"], UserErrorCode::Taken, "This username is taken.");
-        }
-        if phone.is_some_and(|p| Some(p.as_str()) == other.phone_number.as_deref()) {
-            problems.add(&[prefix, "phoneNumber"], UserErrorCode::Taken, "An account with this phone number already exists.");
-        }
-    }
-    Ok(())
-}
-
-/// Turns a unique-index violation (a race lost to another request) into the
-/// TAKEN error a client would have got a moment later.
-pub fn taken_from_violation(error: &sea_orm::DbErr, prefix: &str) -> Option<ServiceError> {
-    let message = unique_violation(error)?;
-    let (field, text) = if message.contains("email") {
-        ("email", "An account with this email already exists.")
-    } else if message.contains("username") {
-        ("username", "This username is taken.")
-    } else if message.contains("phone") {
-        ("phoneNumber", "An account with this phone number already exists.")
-    } else {
-        return None;
-    };
-    Some(ServiceError::User(vec![UserError::new(&[prefix, field], UserErrorCode::Taken, text)]))
-}
-
 /// Inserts a user and their empty profile inside `txn`.
 pub async fn insert_account(
     txn: &DatabaseTransaction,
@@ -148,16 +87,14 @@ pub async fn insert_account(
 ) -> Result<user::Model, sea_orm::DbErr> {
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
+    // The lower-cased columns follow from these (see the entity's before_save).
     let model = user::ActiveModel {
         id: Set(id.clone()),
         email: Set(account.email.as_str().to_owned()),
-        email_lower: Set(account.email.lower()),
         username: Set(account.username.as_ref().map(|u| u.as_str().to_owned())),
-        username_lower: Set(account.username.as_ref().map(Username::lower)),
         phone_number: Set(account.phone.as_ref().map(|p| p.as_str().to_owned())),
         password_hash: Set(password_hash),
         full_name: Set(account.full_name.clone()),
-        full_name_lower: Set(account.full_name.as_ref().map(|n| n.to_lowercase())),
         first_name: Set(account.first_name.clone()),
         last_name: Set(account.last_name.clone()),
         account_type: Set(account.account_type),
@@ -168,6 +105,7 @@ pub async fn insert_account(
         last_login_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(txn)
     .await?;
@@ -178,7 +116,7 @@ pub async fn insert_account(
         birth_date: Set(None),
         state: Set(None),
         city: Set(None),
-        interests: Set("[]".into()),
+        interests: Set(profile::encode_interests(&[])),
         monthly_sub_keys: Set(None),
         display_pic_key: Set(display_pic_key),
         updated_at: Set(now),
@@ -194,8 +132,7 @@ pub async fn signup(state: &AppState, mut data: SignupData) -> ServiceResult<use
     let mut problems = Problems::default();
     let account = validate_signup(state, &data, &mut problems);
     if let Some(account) = &account {
-        check_taken(state, Some(&account.email), account.username.as_ref(), account.phone.as_ref(), None, "input", &mut problems)
-            .await?;
+        check_taken(state, Some(&account.email), account.username.as_ref(), account.phone.as_ref(), None, "input", &mut problems).await?;
     }
     let picture = match data.display_pic.take() {
         Some(upload) => match media::check_upload(state, upload, &["input", "displayPic"]).await? {
@@ -242,71 +179,6 @@ pub async fn signup(state: &AppState, mut data: SignupData) -> ServiceResult<use
     }
 }
 
-fn invalid_credentials() -> ServiceError {
-    ServiceError::one(&[], UserErrorCode::InvalidCredentials, "Wrong login or password.")
-}
-
-/// Checks a login and password and starts a session.
-pub async fn signin(
-    state: &AppState,
-    login: &str,
-    password: &str,
-    user_agent: Option<String>,
-    ip: Option<String>,
-) -> ServiceResult<(user::Model, IssuedTokens)> {
-    let login = login.trim().to_lowercase();
-    let found = if login.is_empty() {
-        None
-    } else {
-        user::Entity::find()
-            .filter(Condition::any().add(user::Column::EmailLower.eq(login.clone())).add(user::Column::UsernameLower.eq(login.clone())))
-            .one(&state.db)
-            .await?
-    };
-    // Failures count per account (per login when there is none, which looks
-    // the same from outside). Past the limit even the right password is
-    // refused until the window passes.
-    let failures = format!("signin-failures:{}", found.as_ref().map(|u| u.id.as_str()).unwrap_or(login.as_str()));
-    if let Some(count) = ratelimit::peek(state, &failures).await? {
-        if count.count >= state.config.signin_max_failures {
-            return Err(AppError::RateLimited { retry_after_secs: count.retry_after_secs(Utc::now()) }.into());
-        }
-    }
-    // Always verify, against a dummy hash when there is no account, so that
-    // the answer's timing does not tell which logins exist.
-    let matches = state.passwords.verify(password, found.as_ref().map(|u| u.password_hash.as_str())).await?;
-    let user = match found {
-        Some(user) if matches => user,
-        _ => {
-            let window = chrono::Duration::from_std(state.config.signin_lockout_window).unwrap_or(chrono::Duration::minutes(15));
-            ratelimit::hit(state, &failures, window).await?;
-            return Err(invalid_credentials());
-        }
-    };
-    ratelimit::clear(state, &failures).await?;
-    // Status is told only to someone who knows the password.
-    match user.status {
-        AccountStatus::Active => {}
-        AccountStatus::Deactivated => {
-            return Err(ServiceError::one(&[], UserErrorCode::AccountInactive, "This account is deactivated."))
-        }
-        AccountStatus::Suspended => {
-            return Err(ServiceError::one(&[], UserErrorCode::AccountSuspended, "This account is suspended."))
-        }
-    }
-    let now = Utc::now();
-    let txn = state.db.begin().await?;
-    let tokens = sessions::start(state, &txn, &user.id, user_agent, ip).await?;
-    user::Entity::update_many()
-        .col_expr(user::Column::LastLoginAt, Expr::value(now))
-        .filter(user::Column::Id.eq(user.id.clone()))
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    let user = user::Model { last_login_at: Some(now), ..user };
-    Ok((user, tokens))
-}
-
 /// `tessera create-admin`: a new ADMIN account, or an existing account with
 /// this email promoted to ADMIN with the new password.
 pub async fn create_admin(state: &AppState, email: &str, username: Option<&str>, password_text: &str) -> ServiceResult<user::Model> {
@@ -326,10 +198,7 @@ pub async fn create_admin(state: &AppState, email: &str, username: Option<&str>,
     let Some(mut account) = validate_signup(state, &data, &mut problems) else {
         return Err(problems.check().expect_err("an unparsed account has problems"));
     };
-    let existing = user::Entity::find()
-        .filter(user::Column::EmailLower.eq(account.email.lower()))
-        .one(&state.db)
-        .await?;
+    let existing = user::Entity::find().filter(user::Column::EmailLower.eq(account.email.lower())).one(&state.db).await?;
     if existing.is_none() {
         check_taken(state, None, account.username.as_ref(), None, None, "input", &mut problems).await?;
     }
@@ -347,9 +216,7 @@ pub async fn create_admin(state: &AppState, email: &str, username: Option<&str>,
         }
         None => {
             account.role = Role::Admin;
-            insert_account(&txn, &account, hash, None)
-                .await
-                .map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?
+            insert_account(&txn, &account, hash, None).await.map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?
         }
     };
     txn.commit().await?;

@@ -1,10 +1,8 @@
-//! Access tokens (JWT, HS256 pinned) and opaque refresh tokens.
-use base64::Engine;
+//! Access tokens: JWTs with HS256 pinned, and issuer, audience, type and
+//! expiry checked on every request.
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 const ISSUER: &str = "tessera";
 const AUDIENCE: &str = "tessera-api";
@@ -41,11 +39,7 @@ impl TokenKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        TokenKeys {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-        }
+        TokenKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
     }
 
     pub fn issue_access(&self, user_id: &str, session_id: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> String {
@@ -68,19 +62,6 @@ impl TokenKeys {
         let data = decode::<AccessClaims>(token, &self.decoding, &self.validation).ok()?;
         (data.claims.typ == ACCESS_TYPE).then_some(data.claims)
     }
-}
-
-/// A new opaque token with 256 bits of randomness, URL-safe.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// How opaque tokens are stored: SHA-256, hex. They are random, so a fast
-/// hash is enough.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The token from `Authorization: Bearer <t>` or `Authorization: JWT <t>`.
@@ -118,13 +99,5 @@ mod tests {
         assert_eq!(from_authorization_header("JWT abc"), Some("abc"));
         assert_eq!(from_authorization_header("Basic abc"), None);
         assert_eq!(from_authorization_header("Bearer "), None);
-    }
-
-    #[test]
-    fn tokens_are_random_and_hashed() {
-        let (a, b) = (random_token(), random_token());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 43);
-        assert_eq!(token_hash(&a).len(), 64);
     }
 }

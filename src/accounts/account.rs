@@ -5,10 +5,11 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
 
 use crate::accounts::recovery;
-use crate::accounts::service::{check_taken, taken_from_violation};
+use crate::accounts::uniqueness::{check_taken, taken_from_violation};
 use crate::accounts::validate::{self, Email, PhoneNumber, Username};
 use crate::entities::{subscription_plan, user};
 use crate::error::{AppError, Problems, ServiceResult, UserErrorCode};
+use crate::patch::{apply, blank_clears};
 use crate::state::AppState;
 
 /// Undefined leaves a field alone; Null clears it (where it can be cleared).
@@ -22,14 +23,6 @@ pub struct AccountChanges {
     pub subscription_plan_id: MaybeUndefined<String>,
 }
 
-/// An empty text counts as a clear.
-fn cleared(value: MaybeUndefined<String>) -> MaybeUndefined<String> {
-    match value {
-        MaybeUndefined::Value(v) if v.trim().is_empty() => MaybeUndefined::Null,
-        other => other,
-    }
-}
-
 /// What an update does to the account; `email_changed` tells the caller a
 /// confirmation is due.
 pub struct AccountUpdate {
@@ -38,13 +31,10 @@ pub struct AccountUpdate {
 }
 
 pub async fn update_account(state: &AppState, user_id: &str, changes: AccountChanges) -> ServiceResult<AccountUpdate> {
-    let current = user::Entity::find_by_id(user_id.to_owned())
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let current = user::Entity::find_by_id(user_id.to_owned()).one(&state.db).await?.ok_or(AppError::Unauthenticated)?;
     let mut problems = Problems::default();
 
-    let email = match cleared(changes.email) {
+    let email = match blank_clears(changes.email) {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => {
             problems.add(&["input", "email"], UserErrorCode::Required, "An account needs an email address.");
@@ -53,7 +43,7 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
         MaybeUndefined::Value(raw) => Email::parse(&raw).map_err(|(code, msg)| problems.add(&["input", "email"], code, msg)).ok(),
     };
     let email = email.filter(|e| e.as_str() != current.email);
-    let username = match cleared(changes.username) {
+    let username = match blank_clears(changes.username) {
         MaybeUndefined::Undefined => MaybeUndefined::Undefined,
         MaybeUndefined::Null => MaybeUndefined::Null,
         MaybeUndefined::Value(raw) => match Username::parse(&raw) {
@@ -64,10 +54,10 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
             }
         },
     };
-    let phone = match cleared(changes.phone_number) {
+    let phone = match blank_clears(changes.phone_number) {
         MaybeUndefined::Undefined => MaybeUndefined::Undefined,
         MaybeUndefined::Null => MaybeUndefined::Null,
-        MaybeUndefined::Value(raw) => match PhoneNumber::parse(&raw, state.config.default_phone_region) {
+        MaybeUndefined::Value(raw) => match PhoneNumber::parse(&raw, state.config.accounts.default_phone_region) {
             Ok(phone) => MaybeUndefined::Value(phone),
             Err((code, msg)) => {
                 problems.add(&["input", "phoneNumber"], code, msg);
@@ -75,7 +65,7 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
             }
         },
     };
-    let mut name = |value: MaybeUndefined<String>, field: &str| match cleared(value) {
+    let mut name = |value: MaybeUndefined<String>, field: &str| match blank_clears(value) {
         MaybeUndefined::Value(v) => match validate::name(Some(&v), &["input", field], &mut problems) {
             Some(valid) => MaybeUndefined::Value(valid),
             None => MaybeUndefined::Undefined,
@@ -86,7 +76,7 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
     let last_name = name(changes.last_name, "lastName");
     let full_name = name(changes.full_name, "fullName");
 
-    let plan = match cleared(changes.subscription_plan_id) {
+    let plan = match blank_clears(changes.subscription_plan_id) {
         MaybeUndefined::Undefined => MaybeUndefined::Undefined,
         MaybeUndefined::Null => MaybeUndefined::Null,
         MaybeUndefined::Value(id) => match subscription_plan::Entity::find_by_id(id).one(&state.db).await? {
@@ -97,42 +87,19 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
             }
         },
     };
-    check_taken(
-        state,
-        email.as_ref(),
-        username.value(),
-        phone.value(),
-        Some(user_id),
-        "input",
-        &mut problems,
-    )
-    .await?;
+    check_taken(state, email.as_ref(), username.value(), phone.value(), Some(user_id), "input", &mut problems).await?;
     problems.check()?;
 
     let derived_full_name = validate::full_name(None, current.first_name.as_deref(), current.last_name.as_deref());
     let mut row = current.clone().into_active_model();
     let email_changed = email.is_some();
+    // The lower-cased columns follow (see the entity's before_save).
     if let Some(email) = &email {
         row.email = Set(email.as_str().to_owned());
-        row.email_lower = Set(email.lower());
         row.email_confirmed = Set(false);
     }
-    match &username {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => {
-            row.username = Set(None);
-            row.username_lower = Set(None);
-        }
-        MaybeUndefined::Value(name) => {
-            row.username = Set(Some(name.as_str().to_owned()));
-            row.username_lower = Set(Some(name.lower()));
-        }
-    }
-    match &phone {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.phone_number = Set(None),
-        MaybeUndefined::Value(phone) => row.phone_number = Set(Some(phone.as_str().to_owned())),
-    }
+    apply(username.map_value(|name| name.as_str().to_owned()), |v| row.username = Set(v));
+    apply(phone.map_value(|phone| phone.as_str().to_owned()), |v| row.phone_number = Set(v));
     let new_first = match &first_name {
         MaybeUndefined::Undefined => current.first_name.clone(),
         other => other.value().cloned(),
@@ -152,13 +119,8 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
         }
         MaybeUndefined::Undefined => current.full_name.clone(),
     };
-    row.full_name_lower = Set(new_full.as_ref().map(|n| n.to_lowercase()));
     row.full_name = Set(new_full);
-    match plan {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.subscription_plan_id = Set(None),
-        MaybeUndefined::Value(id) => row.subscription_plan_id = Set(Some(id)),
-    }
+    apply(plan, |v| row.subscription_plan_id = Set(v));
     row.updated_at = Set(Utc::now());
 
     let send_confirmation = match &email {

@@ -1,0 +1,3 @@
+//! Subscription plans users can hold; admins create them.
+pub mod resolver;
+pub mod service;
