@@ -35,7 +35,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let db = crate::db::connect(&config, statements.clone()).await?;
     crate::db::migrate(&db).await?;
     let media = MediaStore::open(&config.media.store_url, config.media.s3_endpoint.as_deref())?;
-    let tokens = TokenKeys::new(config.tokens.jwt_secret.expose());
+    let tokens = token_keys(&config)?;
     Ok(AppState::new(Inner {
         db,
         config,
@@ -46,6 +46,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mail_wakeup: Default::default(),
         background: Default::default(),
     }))
+}
+
+/// The keys access tokens are signed and verified with, from the settings.
+pub fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
+    Ok(TokenKeys::new(config.tokens.jwt_secret.expose()))
 }
 
 impl Application {

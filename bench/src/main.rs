@@ -1,7 +1,12 @@
 //! `cargo run --release -p bench`: starts Tessera (the release binary) on its
 //! embedded defaults or on PostgreSQL, seeds users, and prints requests/s,
-//! p50, p99 and errors for each scenario, plus memory. Every response is
-//! checked to be a GraphQL success: a 200 with `errors` counts as an error.
+//! p50, p99, errors and server CPU per request for each scenario, then the
+//! same for the floors (`floor.rs`: servers built from the same crates doing
+//! the least work the same answer needs) on the same database, and each
+//! Tessera scenario as a ratio of its floor. Every response is checked to be
+//! a GraphQL success: a 200 with `errors` counts as an error.
+mod floor;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -18,6 +23,8 @@ use serde_json::{json, Value};
 
 #[derive(Parser)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Sub>,
     /// The server binary (build it with `cargo build --release`).
     #[arg(long, default_value = "target/release/tessera")]
     server: String,
@@ -33,9 +40,20 @@ struct Args {
     /// Users to seed.
     #[arg(long, default_value_t = 150)]
     users: usize,
-    /// Only these scenarios (me, profiles, users, signin).
+    /// Only these scenarios (me, profile, profiles, users, signin, floors).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+}
+
+#[derive(clap::Subcommand)]
+enum Sub {
+    /// Serve one floor (started by the benchmark itself, with Tessera's environment).
+    Floor {
+        #[arg(value_enum)]
+        kind: floor::Kind,
+        #[arg(long)]
+        listen: SocketAddr,
+    },
 }
 
 const PASSWORD: &str = "benchmarking is believing";
@@ -43,6 +61,8 @@ const PASSWORD: &str = "benchmarking is believing";
 struct Server {
     child: Child,
     address: SocketAddr,
+    /// The environment Tessera runs with; the floors get the same.
+    env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -144,15 +164,47 @@ async fn start(args: &Args) -> anyhow::Result<Server> {
     if !admin.wait()?.success() {
         bail!("create-admin failed");
     }
+    let env = command.get_envs().filter_map(|(k, v)| Some((k.to_string_lossy().into_owned(), v?.to_string_lossy().into_owned()))).collect();
     let child = command.spawn().with_context(|| format!("cannot start {}", args.server))?;
-    let server = Server { child, address, _dir: dir };
+    let server = Server { child, address, env, _dir: dir };
+    wait_for(address).await?;
+    Ok(server)
+}
+
+async fn wait_for(address: SocketAddr) -> anyhow::Result<()> {
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(address).await.is_ok() {
-            return Ok(server);
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("the server did not start")
+    bail!("the server at {address} did not start")
+}
+
+/// Starts a floor as a child process of this binary, with Tessera's environment.
+async fn start_floor(kind: floor::Kind, tessera: &Server) -> anyhow::Result<(Child, SocketAddr)> {
+    let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse()?;
+    let child = Command::new(std::env::current_exe()?)
+        .args(["floor", clap::ValueEnum::to_possible_value(&kind).expect("named").get_name(), "--listen", &address.to_string()])
+        .envs(tessera.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    wait_for(address).await?;
+    Ok((child, address))
+}
+
+/// User plus system CPU time of a process so far, in microseconds.
+fn cpu_micros(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at state.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let (user, system): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some((user + system) * 1_000_000 / ticks)
 }
 
 async fn signin(address: SocketAddr, login: &str) -> anyhow::Result<String> {
@@ -245,9 +297,69 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[index] as f64 / 1000.0
 }
 
+/// One measured row of the report.
+struct Measured {
+    name: String,
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    errors: usize,
+    requests: usize,
+    cpu_us: Option<f64>,
+}
+
+impl Measured {
+    fn print(&self, versus: Option<(&str, f64)>) {
+        let cpu = self.cpu_us.map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into());
+        let ratio = versus.map(|(floor, rate)| format!("{:.2} of {floor}", self.rate / rate)).unwrap_or_default();
+        println!(
+            "{:<44} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>9} {:>8}  {}",
+            self.name, self.rate, self.p50, self.p99, self.errors, self.requests, cpu, ratio
+        );
+    }
+}
+
+/// Runs one scenario against `address`, reading the CPU time of `pid` around it.
+async fn measure(name: &str, address: SocketAddr, pid: u32, args: &Args, body: &Value, token: Option<String>) -> anyhow::Result<Measured> {
+    let cpu_before = cpu_micros(pid);
+    let outcome = run(address, args.connections, args.seconds, Bytes::from(body.to_string()), token).await?;
+    let cpu_after = cpu_micros(pid);
+    let cpu_us = match (cpu_before, cpu_after) {
+        (Some(before), Some(after)) if outcome.requests > 0 => Some((after - before) as f64 / outcome.requests as f64),
+        _ => None,
+    };
+    Ok(Measured {
+        name: name.to_owned(),
+        rate: outcome.requests as f64 / outcome.elapsed.as_secs_f64(),
+        p50: percentile(&outcome.latencies_us, 0.50),
+        p99: percentile(&outcome.latencies_us, 0.99),
+        errors: outcome.errors,
+        requests: outcome.requests,
+        cpu_us,
+    })
+}
+
+/// The argon2id bound of the C reference implementation (argon2-cffi, through
+/// python3) with Tessera's parameters: milliseconds per verification, or why not.
+fn reference_argon2_ms() -> Result<f64, String> {
+    let script = "import time\nfrom argon2 import PasswordHasher, Type\n\
+ph = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)\n\
+h = ph.hash('benchmarking is believing')\nph.verify(h, 'benchmarking is believing')\n\
+n = 30\nt = time.perf_counter()\nfor _ in range(n): ph.verify(h, 'benchmarking is believing')\n\
+print((time.perf_counter() - t) / n * 1000)\n";
+    let output = Command::new("python3").args(["-c", script]).output().map_err(|e| format!("python3: {e}"))?;
+    if !output.status.success() {
+        return Err("argon2-cffi is missing (pip install argon2-cffi)".into());
+    }
+    String::from_utf8_lossy(&output.stdout).trim().parse().map_err(|e| format!("unexpected output: {e}"))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Sub::Floor { kind, listen }) = args.command {
+        return floor::serve(kind, listen).await;
+    }
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     let server = start(&args).await?;
     let pid = server.child.id();
@@ -262,27 +374,57 @@ async fn main() -> anyhow::Result<()> {
 
     let database = if args.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
     println!("Tessera benchmark: {database}, {} connections, {} s per scenario, {} users", args.connections, args.seconds, ids.len());
-    println!("{:<12} {:>10} {:>9} {:>9} {:>8} {:>9}", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "requests");
-    let scenarios: Vec<(&str, Value, Option<String>)> = vec![
-        ("me", json!({ "query": "{ me { id email fullName profile { bio interests displayPicUrl } } }" }), Some(user_token.clone())),
+    println!(
+        "{:<44} {:>9} {:>8} {:>8} {:>7} {:>9} {:>8}  vs floor",
+        "scenario", "req/s", "p50 ms", "p99 ms", "errors", "requests", "cpu µs"
+    );
+    let me = json!({ "query": "{ me { id email fullName profile { bio interests displayPicUrl } } }" });
+    let profiles = json!({ "query": "query($ids: [ID!]!) { profiles(userIds: $ids) { userId fullName bio user { id accountType } } }", "variables": { "ids": hundred } });
+
+    // The floors first, on the same database, so that Tessera's rows can be
+    // printed with their ratio.
+    let mut floors: std::collections::HashMap<floor::Kind, Measured> = Default::default();
+    if wanted("floors") {
+        for kind in [floor::Kind::Json, floor::Kind::Graphql, floor::Kind::OneSelect, floor::Kind::HundredRows] {
+            let (mut child, floor_address) = start_floor(kind, &server).await?;
+            let body = if kind == floor::Kind::HundredRows { &profiles } else { &me };
+            let measured = measure(kind.describe(), floor_address, child.id(), &args, body, Some(user_token.clone())).await;
+            let _ = child.kill();
+            let _ = child.wait();
+            let measured = measured?;
+            measured.print(None);
+            floors.insert(kind, measured);
+        }
+    }
+    let versus = |kind: floor::Kind, label: &'static str| floors.get(&kind).map(|f| (label, f.rate));
+
+    // (name, body, token, the floor it is measured against)
+    type Scenario<'a> = (&'a str, Value, Option<String>, Option<(&'a str, f64)>);
+    let scenarios: Vec<Scenario> = vec![
+        ("me", me.clone(), Some(user_token.clone()), versus(floor::Kind::OneSelect, "floor c")),
         (
-            "profiles",
-            json!({ "query": "query($ids: [ID!]!) { profiles(userIds: $ids) { userId fullName bio user { id accountType } } }", "variables": { "ids": hundred } }),
+            "profile",
+            json!({ "query": "query($id: ID!) { profile(userId: $id) { userId fullName bio interests displayPicUrl } }", "variables": { "id": ids[2] } }),
             Some(user_token.clone()),
+            versus(floor::Kind::OneSelect, "floor c"),
         ),
+        ("profiles", profiles.clone(), Some(user_token.clone()), versus(floor::Kind::HundredRows, "floor d")),
         (
             "users",
             json!({ "query": "{ users(first: 100) { totalCount edges { cursor node { id email fullName profile { bio interests } subscriptionPlan { name } } } pageInfo { hasNextPage endCursor } } }" }),
             Some(admin_token.clone()),
+            versus(floor::Kind::HundredRows, "floor d"),
         ),
         (
             "signin",
             json!({ "query": "mutation($i: SigninInput!) { signin(input: $i) { tokens { accessToken } } }", "variables": { "i": { "login": "user2", "password": PASSWORD } } }),
             None,
+            None,
         ),
     ];
     let mut peak_rss = idle_rss;
-    for (name, body, token) in scenarios {
+    let mut signin_rate = None;
+    for (name, body, token, versus) in scenarios {
         if !wanted(name) {
             continue;
         }
@@ -294,21 +436,17 @@ async fn main() -> anyhow::Result<()> {
             }
             peak
         });
-        let outcome = run(address, args.connections, args.seconds, Bytes::from(body.to_string()), token).await?;
+        let measured = measure(name, address, pid, &args, &body, token).await?;
         sampler.abort();
         peak_rss = peak_rss.max(rss_kib(pid, "VmHWM:").unwrap_or(0));
-        println!(
-            "{:<12} {:>10.0} {:>9.2} {:>9.2} {:>8} {:>9}",
-            name,
-            outcome.requests as f64 / outcome.elapsed.as_secs_f64(),
-            percentile(&outcome.latencies_us, 0.50),
-            percentile(&outcome.latencies_us, 0.99),
-            outcome.errors,
-            outcome.requests
-        );
+        measured.print(versus);
+        if name == "signin" {
+            signin_rate = Some(measured.rate);
+        }
     }
 
-    // What argon2id allows on this machine with the parameters in use.
+    // What argon2id allows on this machine: Tessera's hasher, and the C
+    // reference implementation with the same parameters.
     let hasher = tessera::security::passwords::PasswordHasher::new();
     let hash = hasher.hash(PASSWORD).await?;
     let rounds = 20;
@@ -319,11 +457,19 @@ async fn main() -> anyhow::Result<()> {
     let one = started.elapsed() / rounds;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!(
-        "argon2id: one verification takes {:.1} ms; {} cores allow at most {:.0} signins/s",
+        "argon2id (Tessera's hasher): one verification takes {:.1} ms; {} cores allow at most {:.0} signins/s",
         one.as_secs_f64() * 1000.0,
         cores,
         cores as f64 / one.as_secs_f64()
     );
+    match reference_argon2_ms() {
+        Ok(ms) => {
+            let bound = cores as f64 * 1000.0 / ms;
+            let ratio = signin_rate.map(|r| format!("; signin reached {:.2} of it", r / bound)).unwrap_or_default();
+            println!("argon2id (C reference, argon2-cffi): {ms:.1} ms a verification; bound {bound:.0} signins/s{ratio}");
+        }
+        Err(why) => println!("argon2id (C reference): not measured: {why}"),
+    }
     println!("memory: RSS idle {:.1} MiB, peak under load {:.1} MiB", idle_rss as f64 / 1024.0, peak_rss as f64 / 1024.0);
     Ok(())
 }
