@@ -107,7 +107,8 @@ impl Application {
     }
 }
 
-/// Drops rate-limit buckets whose window has passed, every few minutes.
+/// Every few minutes: drops rate-limit buckets whose window has passed, and
+/// hands back password-hashing memory that no signin used lately.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
@@ -116,6 +117,7 @@ fn spawn_sweeper(state: AppState) {
             if let Err(error) = crate::ratelimit::sweep(&state).await {
                 tracing::warn!(error = ?error, "rate-limit sweep failed");
             }
+            state.passwords.release_idle(std::time::Duration::from_secs(120));
         }
     });
 }
