@@ -4,6 +4,8 @@
 pub mod context;
 /// One credential field per request, counted per IP; depth limits.
 pub mod limits;
+/// Counts and times top-level fields for the metrics.
+pub mod metrics;
 /// Per-request DataLoaders: one statement per kind, whatever the count.
 pub mod loaders;
 /// Cursor paging and the contract's PageInfo.
