@@ -260,12 +260,7 @@ pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
         return Err(format!("`{text}` is not an address like 127.0.0.1:8080, 0.0.0.0:8080 or localhost:8080"));
     }
     let found: Vec<SocketAddr> = text.to_socket_addrs().map_err(|e| format!("`{text}`: cannot resolve the host name ({e})"))?.collect();
-    found
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(found.first())
-        .copied()
-        .ok_or_else(|| format!("`{text}`: the host name has no address"))
+    found.iter().find(|a| a.is_ipv4()).or(found.first()).copied().ok_or_else(|| format!("`{text}`: the host name has no address"))
 }
 
 /// Only the settings, for `Settings::defaults`.

@@ -116,7 +116,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         // As the API reports it: `input.password: TOO_WEAK: ...`.
                         let field = error.field.map(|f| format!("{}: ", f.join("."))).unwrap_or_default();
                         match format {
-                            LogFormat::Json => tracing::error!(target: "tessera", field = %field.trim_end_matches(": "), code = %error.code, "{}", error.message),
+                            LogFormat::Json => {
+                                tracing::error!(target: "tessera", field = %field.trim_end_matches(": "), code = %error.code, "{}", error.message)
+                            }
                             LogFormat::Text => eprintln!("{field}{}: {}", error.code, error.message),
                         }
                     }

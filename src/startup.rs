@@ -88,11 +88,12 @@ impl Application {
         let transport = Transport::from_config(&state.config)?;
         let stop = CancellationToken::new();
         let mail_worker = worker::spawn(state.clone(), transport, stop.clone());
-        let mut builder = schema::with_limits(schema::builder(), &state.config);
+        let mut builder = schema::builder();
         if state.metrics.is_enabled() {
+            // Added first, it wraps the request limits: a field they refuse counts as an error.
             builder = builder.extension(crate::graphql::metrics::OperationMetrics);
         }
-        let schema = Arc::new(builder.finish());
+        let schema = Arc::new(schema::with_limits(builder, &state.config).finish());
         crate::graphql::metrics::learn_root_fields(&state.metrics, &schema.sdl());
         let router = http::router(HttpState { app: state.clone(), schema });
         spawn_sweeper(state.clone());

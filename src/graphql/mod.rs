@@ -4,10 +4,10 @@
 pub mod context;
 /// One credential field per request, counted per IP; depth limits.
 pub mod limits;
-/// Counts and times top-level fields for the metrics.
-pub mod metrics;
 /// Per-request DataLoaders: one statement per kind, whatever the count.
 pub mod loaders;
+/// Counts and times top-level fields for the metrics.
+pub mod metrics;
 /// Cursor paging and the contract's PageInfo.
 pub mod pagination;
 /// The contract's DateTime and Date scalars.

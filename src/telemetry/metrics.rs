@@ -196,7 +196,11 @@ impl Metrics {
             r.recorder.register_counter(
                 &Key::from_parts(
                     "graphql_operations_total",
-                    vec![Label::from_static_parts("type", kind), Label::new("field", label.clone()), Label::from_static_parts("outcome", outcome)],
+                    vec![
+                        Label::from_static_parts("type", kind),
+                        Label::new("field", label.clone()),
+                        Label::from_static_parts("outcome", outcome),
+                    ],
                 ),
                 &METADATA,
             )
@@ -222,7 +226,10 @@ impl Metrics {
         let Some(r) = &self.0 else { return };
         r.rate_limited
             .get(kind, || {
-                r.recorder.register_counter(&Key::from_parts("rate_limit_refusals_total", vec![Label::from_static_parts("kind", kind)]), &METADATA)
+                r.recorder.register_counter(
+                    &Key::from_parts("rate_limit_refusals_total", vec![Label::from_static_parts("kind", kind)]),
+                    &METADATA,
+                )
             })
             .increment(1);
     }
@@ -268,18 +275,16 @@ impl Metrics {
 }
 
 fn describe(recorder: &PrometheusRecorder) {
-    let counter = |name: &'static str, unit: Option<Unit>, help: &'static str| recorder.describe_counter(KeyName::from(name), unit, help.into());
-    let gauge = |name: &'static str, unit: Option<Unit>, help: &'static str| recorder.describe_gauge(KeyName::from(name), unit, help.into());
+    let counter =
+        |name: &'static str, unit: Option<Unit>, help: &'static str| recorder.describe_counter(KeyName::from(name), unit, help.into());
+    let gauge =
+        |name: &'static str, unit: Option<Unit>, help: &'static str| recorder.describe_gauge(KeyName::from(name), unit, help.into());
     let histogram =
         |name: &'static str, unit: Option<Unit>, help: &'static str| recorder.describe_histogram(KeyName::from(name), unit, help.into());
     counter("http_requests_total", None, "HTTP answers by route pattern and status");
     histogram("http_request_duration_seconds", Some(Unit::Seconds), "Time to answer an HTTP request, by route pattern");
     counter("graphql_operations_total", None, "Top-level fields run, by operation type, field and outcome (error: a top-level error)");
-    histogram(
-        "graphql_operation_duration_seconds",
-        Some(Unit::Seconds),
-        "Time to resolve a top-level field, by operation type and field",
-    );
+    histogram("graphql_operation_duration_seconds", Some(Unit::Seconds), "Time to resolve a top-level field, by operation type and field");
     counter("signins_total", None, "Signin attempts by outcome");
     counter("rate_limit_refusals_total", None, "Requests refused (or mails not sent) by a rate limit, by kind");
     counter("mail_sent_total", None, "Mails this instance handed to SMTP (or wrote to a file)");

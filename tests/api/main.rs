@@ -13,6 +13,8 @@ mod instagram;
 mod lifecycle;
 mod mail;
 mod media;
+mod operations;
+mod pages;
 mod profiles;
 mod s3;
 mod scale_out;
