@@ -16,6 +16,7 @@ mod media;
 mod operations;
 mod pages;
 mod profiles;
+mod readme;
 mod s3;
 mod scale_out;
 mod sessions;
