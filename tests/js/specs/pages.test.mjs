@@ -158,11 +158,26 @@ test('the confirmation link opens a page that confirms on a button press, not on
   await closeClean(page, seen);
 });
 
-test('a confirmation link already used says so', async () => {
+test('a confirmation link already used says the address is confirmed', async () => {
   assert.ok(confirmLink);
   const { page, seen } = await open(confirmLink);
   await page.click('#confirm');
+  assert.match(await statusText(page, /already confirmed/), /This email address is already confirmed\./);
+  assert.equal(await page.$eval('#confirm', (button) => button.hidden), true);
+  await closeClean(page, seen);
+});
+
+test('a confirmation link that no longer works says so', async () => {
+  // A newer mail ends the earlier link: resend, then open the first one.
+  const user = await signupAndSignin('pages_replaced');
+  const first = await linkFor(user.email, 'confirm-email');
+  await gql('mutation($email: String!) { resendConfirmationEmail(email: $email) { success } }', { email: user.email });
+  const second = await linkFor(user.email, 'confirm-email', 2);
+  assert.notEqual(first, second);
+  const { page, seen } = await open(first);
+  await page.click('#confirm');
   assert.match(await statusText(page, /expired or was already used/), /Ask for a new confirmation email/);
+  assert.equal(await emailConfirmed(user.accessToken), false);
   await closeClean(page, seen);
 });
 
