@@ -189,7 +189,7 @@ fn spawn_metrics_upkeep(state: AppState, stop: CancellationToken) {
             let (in_use, _, max) = pool_usage(&state.db);
             state.metrics.pool_sample(in_use, max, EVERY);
             ticks = ticks.wrapping_add(1);
-            if ticks % 50 == 0 {
+            if ticks.is_multiple_of(50) {
                 state.metrics.upkeep();
             }
         }
