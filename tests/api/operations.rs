@@ -161,6 +161,24 @@ async fn metrics_after_real_traffic_parse_as_prometheus_text_with_bounded_labels
     assert!(!labels.iter().any(|l| l.contains("ChosenByAClient")), "{text}");
 }
 
+#[tokio::test]
+async fn time_with_every_pool_connection_in_use_is_counted() {
+    let app = spawn_app_with(|s| {
+        s.telemetry.metrics_listen_addr = Some("127.0.0.1:0".parse().unwrap());
+        s.database.max_connections = 1;
+    })
+    .await;
+    let before = sample(&scrape(&app).await.1, "db_pool_saturated_milliseconds_total", &[]).unwrap();
+    // The pool's one connection is busy for 700 ms: any other statement would wait.
+    let held = sea_orm::TransactionTrait::begin(&app.state.db).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    held.rollback().await.unwrap();
+    let (_, families) = scrape(&app).await;
+    let saturated = sample(&families, "db_pool_saturated_milliseconds_total", &[]).unwrap() - before;
+    assert!((400.0..=1500.0).contains(&saturated), "{saturated} ms");
+    assert_eq!(sample(&families, "db_pool_max_connections", &[]), Some(1.0));
+}
+
 /// A free loopback port (free a moment ago).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
