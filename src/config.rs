@@ -237,8 +237,15 @@ pub struct TelemetrySettings {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
 
-    /// Address of a separate listener serving Prometheus metrics at /metrics (`IP:PORT` or `HOST:PORT`). Unset: no metrics.
-    #[arg(long, env = "METRICS_LISTEN_ADDR", value_parser = parse_listen_addr, global = true)]
+    /// Address of a separate listener serving Prometheus metrics at /metrics (`IP:PORT` or `HOST:PORT`). Unset or empty: no metrics.
+    #[arg(long, env = "METRICS_LISTEN_ADDR", global = true)]
+    pub metrics_listen_addr: Option<String>,
+}
+
+/// The telemetry settings, resolved.
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    pub log_format: LogFormat,
     pub metrics_listen_addr: Option<SocketAddr>,
 }
 
@@ -390,7 +397,7 @@ pub struct Config {
     pub mail: MailSettings,
     pub limits: LimitSettings,
     pub accounts: AccountSettings,
-    pub telemetry: TelemetrySettings,
+    pub telemetry: TelemetryConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -473,6 +480,10 @@ impl Config {
             None => std::path::absolute(server.data_dir.join("media")).context("resolving DATA_DIR")?.display().to_string(),
         };
         let trailing = |u: Option<String>| given(u).map(|u| u.trim_end_matches('/').to_owned());
+        let metrics_listen_addr = match given(telemetry.metrics_listen_addr) {
+            Some(text) => Some(parse_listen_addr(&text).map_err(|e| anyhow::anyhow!("METRICS_LISTEN_ADDR: {e}"))?),
+            None => None,
+        };
         Ok(Config {
             server: ServerConfig {
                 listen_addr: server.listen_addr,
@@ -501,7 +512,7 @@ impl Config {
             },
             limits,
             accounts,
-            telemetry,
+            telemetry: TelemetryConfig { log_format: telemetry.log_format, metrics_listen_addr },
         })
     }
 }
@@ -625,6 +636,31 @@ mod tests {
         assert!(!resolve(&["--app-url", "https://app.example"]));
         assert!(resolve(&["--app-url", "https://app.example", "--builtin-pages", "true"]));
         assert!(!resolve(&["--builtin-pages", "false"]));
+    }
+
+    #[test]
+    fn metrics_listen_addr_empty_is_off_and_bad_names_the_setting() {
+        let resolve = |value: &str| {
+            let dir = tempfile_dir();
+            let settings = SettingsOnly::try_parse_from([
+                "tessera",
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--jwt-secret",
+                "0123456789abcdef0123456789abcdef",
+                "--metrics-listen-addr",
+                value,
+            ])
+            .unwrap()
+            .settings;
+            let resolved = Config::resolve(settings).map(|c| c.telemetry.metrics_listen_addr);
+            let _ = std::fs::remove_dir_all(&dir);
+            resolved
+        };
+        assert_eq!(resolve(" ").unwrap(), None);
+        assert_eq!(resolve("127.0.0.1:9464").unwrap(), Some("127.0.0.1:9464".parse().unwrap()));
+        assert!(resolve("localhost:9464").unwrap().is_some_and(|a| a.ip().is_loopback()));
+        assert!(resolve("9464").unwrap_err().to_string().starts_with("METRICS_LISTEN_ADDR: `9464` is not an address"));
     }
 
     fn tempfile_dir() -> PathBuf {

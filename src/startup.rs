@@ -94,7 +94,9 @@ impl Application {
             builder = builder.extension(crate::graphql::metrics::OperationMetrics);
         }
         let schema = Arc::new(schema::with_limits(builder, &state.config).finish());
-        crate::graphql::metrics::learn_root_fields(&state.metrics, &schema.sdl());
+        if state.metrics.is_enabled() {
+            crate::graphql::metrics::learn_root_fields(&state.metrics, &schema.sdl());
+        }
         let router = http::router(HttpState { app: state.clone(), schema });
         spawn_sweeper(state.clone());
         if state.metrics.is_enabled() {

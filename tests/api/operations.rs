@@ -62,7 +62,7 @@ async fn metrics_are_off_unless_metrics_listen_addr_is_set_and_never_on_the_api_
     let app = spawn_app().await;
     assert!(app.metrics_address.is_none());
     assert_eq!(app.client.get(app.url("/metrics")).send().await.unwrap().status(), 404);
-    let on = spawn_app_with(|s| s.telemetry.metrics_listen_addr = Some("127.0.0.1:0".parse().unwrap())).await;
+    let on = spawn_app_with(|s| s.telemetry.metrics_listen_addr = Some("127.0.0.1:0".into())).await;
     assert_eq!(on.client.get(on.url("/metrics")).send().await.unwrap().status(), 404, "not on the public listener");
     let other = on.client.get(format!("{}/graphql", on.metrics_address.as_ref().unwrap())).send().await.unwrap();
     assert_eq!(other.status(), 404, "the metrics listener serves /metrics only");
@@ -73,7 +73,7 @@ async fn metrics_after_real_traffic_parse_as_prometheus_text_with_bounded_labels
     let smtp_down = SmtpServer::reserve().await;
     let smtp_url = smtp_down.url();
     let app = spawn_app_with(|s| {
-        s.telemetry.metrics_listen_addr = Some("127.0.0.1:0".parse().unwrap());
+        s.telemetry.metrics_listen_addr = Some("127.0.0.1:0".into());
         s.mail.smtp_url = Some(Secret::new(smtp_url));
         s.limits.signin_max_failures = 1;
         s.limits.credential_attempts_per_ip_per_minute = 6;
@@ -164,7 +164,7 @@ async fn metrics_after_real_traffic_parse_as_prometheus_text_with_bounded_labels
 #[tokio::test]
 async fn time_with_every_pool_connection_in_use_is_counted() {
     let app = spawn_app_with(|s| {
-        s.telemetry.metrics_listen_addr = Some("127.0.0.1:0".parse().unwrap());
+        s.telemetry.metrics_listen_addr = Some("127.0.0.1:0".into());
         s.database.max_connections = 1;
     })
     .await;
