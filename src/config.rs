@@ -59,13 +59,15 @@ pub struct Settings {
     pub limits: LimitSettings,
     #[command(flatten)]
     pub accounts: AccountSettings,
+    #[command(flatten)]
+    pub telemetry: TelemetrySettings,
 }
 
 /// Where the server listens, where it keeps its files, how it is reached.
 #[derive(Debug, Clone, Args)]
 pub struct ServerSettings {
-    /// Address to listen on.
-    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    /// Address to listen on: `IP:PORT` or `HOST:PORT` (e.g. localhost:8080).
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen_addr, global = true)]
     pub listen_addr: SocketAddr,
 
     /// Folder for the SQLite database, the generated JWT secret, media and mail files.
@@ -79,6 +81,11 @@ pub struct ServerSettings {
     /// The frontend's base URL, for links in emails. Default: PUBLIC_URL.
     #[arg(long, env = "APP_URL", global = true)]
     pub app_url: Option<String>,
+
+    /// Whether this server serves the pages the links in emails open (/confirm-email, /reset-password).
+    /// Default: when APP_URL is unset or equals PUBLIC_URL.
+    #[arg(long, env = "BUILTIN_PAGES", action = clap::ArgAction::Set, global = true)]
+    pub builtin_pages: Option<bool>,
 }
 
 /// The database.
@@ -223,6 +230,46 @@ pub struct AccountSettings {
     pub default_phone_region: phonenumber::country::Id,
 }
 
+/// What the process tells its operator: log lines and metrics.
+#[derive(Debug, Clone, Args)]
+pub struct TelemetrySettings {
+    /// Log lines as `text` (colour only on a terminal) or `json` (one object per line, panics included).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    /// Address of a separate listener serving Prometheus metrics at /metrics (`IP:PORT` or `HOST:PORT`). Unset or empty: no metrics.
+    #[arg(long, env = "METRICS_LISTEN_ADDR", global = true)]
+    pub metrics_listen_addr: Option<String>,
+}
+
+/// The telemetry settings, resolved.
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    pub log_format: LogFormat,
+    pub metrics_listen_addr: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `IP:PORT`, or `HOST:PORT` resolved now (an IPv4 address first when the
+/// name has both, as `localhost` usually does).
+pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let text = text.trim();
+    if let Ok(address) = text.parse::<SocketAddr>() {
+        return Ok(address);
+    }
+    if text.rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err()) {
+        return Err(format!("`{text}` is not an address like 127.0.0.1:8080, 0.0.0.0:8080 or localhost:8080"));
+    }
+    let found: Vec<SocketAddr> = text.to_socket_addrs().map_err(|e| format!("`{text}`: cannot resolve the host name ({e})"))?.collect();
+    found.iter().find(|a| a.is_ipv4()).or(found.first()).copied().ok_or_else(|| format!("`{text}`: the host name has no address"))
+}
+
 /// Only the settings, for `Settings::defaults`.
 #[derive(Parser)]
 struct SettingsOnly {
@@ -350,6 +397,7 @@ pub struct Config {
     pub mail: MailSettings,
     pub limits: LimitSettings,
     pub accounts: AccountSettings,
+    pub telemetry: TelemetryConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -360,6 +408,8 @@ pub struct ServerConfig {
     public_url: Option<String>,
     /// Given, or PUBLIC_URL; without a trailing slash. See `app_url()`.
     app_url: Option<String>,
+    /// BUILTIN_PAGES as given; see `builtin_pages()`.
+    builtin_pages: Option<bool>,
 }
 
 impl ServerConfig {
@@ -371,6 +421,12 @@ impl ServerConfig {
     /// The base of links in emails: the frontend.
     pub fn app_url(&self) -> String {
         self.app_url.clone().unwrap_or_else(|| self.public_url())
+    }
+
+    /// Whether this server serves /confirm-email and /reset-password: as
+    /// BUILTIN_PAGES says, else when the links in mails point at this server.
+    pub fn builtin_pages(&self) -> bool {
+        self.builtin_pages.unwrap_or_else(|| self.app_url.is_none() || self.app_url() == self.public_url())
     }
 }
 
@@ -406,7 +462,7 @@ impl Config {
     /// Resolves defaults; creates DATA_DIR and, when JWT_SECRET is unset, a
     /// persistent secret in it.
     pub fn resolve(settings: Settings) -> anyhow::Result<Config> {
-        let Settings { server, database, http, tokens, media, mail, limits, accounts } = settings;
+        let Settings { server, database, http, tokens, media, mail, limits, accounts, telemetry } = settings;
         std::fs::create_dir_all(&server.data_dir).with_context(|| format!("cannot create DATA_DIR {}", server.data_dir.display()))?;
         let database_url = match given(database.url.map(|u| u.0)) {
             Some(url) => url,
@@ -424,11 +480,16 @@ impl Config {
             None => std::path::absolute(server.data_dir.join("media")).context("resolving DATA_DIR")?.display().to_string(),
         };
         let trailing = |u: Option<String>| given(u).map(|u| u.trim_end_matches('/').to_owned());
+        let metrics_listen_addr = match given(telemetry.metrics_listen_addr) {
+            Some(text) => Some(parse_listen_addr(&text).map_err(|e| anyhow::anyhow!("METRICS_LISTEN_ADDR: {e}"))?),
+            None => None,
+        };
         Ok(Config {
             server: ServerConfig {
                 listen_addr: server.listen_addr,
                 public_url: trailing(server.public_url),
                 app_url: trailing(server.app_url),
+                builtin_pages: server.builtin_pages,
                 data_dir: server.data_dir,
             },
             database: DatabaseConfig { url: Secret(database_url), max_connections: database.max_connections.max(1) },
@@ -451,6 +512,7 @@ impl Config {
             },
             limits,
             accounts,
+            telemetry: TelemetryConfig { log_format: telemetry.log_format, metrics_listen_addr },
         })
     }
 }
@@ -544,6 +606,65 @@ mod tests {
         for secret in ["a-very-secret-value", "hunter2", "pw1"] {
             assert!(!printed.contains(secret), "{printed}");
         }
+    }
+
+    #[test]
+    fn listen_addresses_take_host_names() {
+        assert_eq!(parse_listen_addr("127.0.0.1:0").unwrap(), "127.0.0.1:0".parse().unwrap());
+        assert_eq!(parse_listen_addr("[::1]:8080").unwrap(), "[::1]:8080".parse().unwrap());
+        let local = parse_listen_addr("localhost:8080").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 8080, "{local}");
+        assert!(parse_listen_addr("localhost").unwrap_err().contains("localhost:8080"));
+        assert!(parse_listen_addr("localhost:http").is_err());
+        assert!(parse_listen_addr(":8080").is_err());
+        assert!(parse_listen_addr("no-such-host.invalid:8080").unwrap_err().contains("cannot resolve"));
+    }
+
+    #[test]
+    fn builtin_pages_follow_app_url_unless_set() {
+        let resolve = |args: &[&str]| {
+            let dir = tempfile_dir();
+            let mut all = vec!["tessera", "--data-dir", dir.to_str().unwrap(), "--jwt-secret", "0123456789abcdef0123456789abcdef"];
+            all.extend_from_slice(args);
+            let settings = SettingsOnly::try_parse_from(all).unwrap().settings;
+            let on = Config::resolve(settings).unwrap().server.builtin_pages();
+            let _ = std::fs::remove_dir_all(&dir);
+            on
+        };
+        assert!(resolve(&[]));
+        assert!(resolve(&["--public-url", "https://api.example", "--app-url", "https://api.example/"]));
+        assert!(!resolve(&["--app-url", "https://app.example"]));
+        assert!(resolve(&["--app-url", "https://app.example", "--builtin-pages", "true"]));
+        assert!(!resolve(&["--builtin-pages", "false"]));
+    }
+
+    #[test]
+    fn metrics_listen_addr_empty_is_off_and_bad_names_the_setting() {
+        let resolve = |value: &str| {
+            let dir = tempfile_dir();
+            let settings = SettingsOnly::try_parse_from([
+                "tessera",
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--jwt-secret",
+                "0123456789abcdef0123456789abcdef",
+                "--metrics-listen-addr",
+                value,
+            ])
+            .unwrap()
+            .settings;
+            let resolved = Config::resolve(settings).map(|c| c.telemetry.metrics_listen_addr);
+            let _ = std::fs::remove_dir_all(&dir);
+            resolved
+        };
+        assert_eq!(resolve(" ").unwrap(), None);
+        assert_eq!(resolve("127.0.0.1:9464").unwrap(), Some("127.0.0.1:9464".parse().unwrap()));
+        assert!(resolve("localhost:9464").unwrap().is_some_and(|a| a.ip().is_loopback()));
+        assert!(resolve("9464").unwrap_err().to_string().starts_with("METRICS_LISTEN_ADDR: `9464` is not an address"));
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("tessera-config-{}", uuid::Uuid::new_v4().simple()))
     }
 
     #[test]

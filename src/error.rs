@@ -77,13 +77,28 @@ pub enum AppError {
     Unauthenticated,
     #[error("You are not allowed to do this.")]
     Forbidden,
-    #[error("Too many attempts; try again in {retry_after_secs} seconds.")]
+    /// `retry_after_secs` goes out as `extensions.retryAfter`; the message says it in words.
+    #[error("Too many attempts; try again in {}.", wait_in_words(*retry_after_secs))]
     RateLimited { retry_after_secs: u64 },
     /// Input that the schema accepts but no field path can carry (e.g. too many ids).
     #[error("{0}")]
     BadInput(String),
     #[error("Internal error.")]
     Internal(#[from] anyhow::Error),
+}
+
+/// A wait as a person says it: "40 seconds" under a minute, then whole
+/// minutes rounded up ("1 minute", "15 minutes" for 899 s), then whole hours
+/// from two hours on, so that trying again when told is never too early.
+pub fn wait_in_words(seconds: u64) -> String {
+    let plural = |n: u64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    if seconds < 60 {
+        plural(seconds.max(1), "second")
+    } else if seconds <= 2 * 3600 {
+        plural(seconds.div_ceil(60), "minute")
+    } else {
+        plural(seconds.div_ceil(3600), "hour")
+    }
 }
 
 impl AppError {
@@ -175,6 +190,20 @@ pub enum UserErrorCode {
     UnsupportedFileType,
     /// The action was already done (email already confirmed, Instagram already linked).
     AlreadyDone,
+}
+
+impl UserErrorCode {
+    /// The code as the API spells it (`TOO_WEAK`), for programs that print it.
+    pub fn as_str(self) -> &'static str {
+        use async_graphql::resolver_utils::EnumType;
+        UserErrorCode::items().iter().find(|item| item.value == self).map(|item| item.name).unwrap_or("INVALID")
+    }
+}
+
+impl std::fmt::Display for UserErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A problem with what the client sent.
@@ -278,5 +307,30 @@ pub fn unique_violation(error: &sea_orm::DbErr) -> Option<String> {
     match error.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) => Some(message),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limited_messages_say_minutes_when_it_is_minutes() {
+        let message = |secs| AppError::RateLimited { retry_after_secs: secs }.to_string();
+        assert_eq!(message(899), "Too many attempts; try again in 15 minutes.");
+        assert_eq!(message(900), "Too many attempts; try again in 15 minutes.");
+        assert_eq!(message(60), "Too many attempts; try again in 1 minute.");
+        assert_eq!(message(61), "Too many attempts; try again in 2 minutes.");
+        assert_eq!(message(40), "Too many attempts; try again in 40 seconds.");
+        assert_eq!(message(1), "Too many attempts; try again in 1 second.");
+        assert_eq!(message(7200), "Too many attempts; try again in 120 minutes.");
+        assert_eq!(message(86_400), "Too many attempts; try again in 24 hours.");
+    }
+
+    #[test]
+    fn user_error_codes_print_as_the_schema_spells_them() {
+        assert_eq!(UserErrorCode::TooWeak.as_str(), "TOO_WEAK");
+        assert_eq!(UserErrorCode::InvalidCredentials.to_string(), "INVALID_CREDENTIALS");
+        assert_eq!(UserErrorCode::AlreadyDone.as_str(), "ALREADY_DONE");
     }
 }

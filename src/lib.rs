@@ -50,6 +50,8 @@ pub mod ratelimit;
 pub mod security;
 /// State shared by every request.
 pub mod state;
+/// Log lines (text or JSON) and Prometheus metrics.
+pub mod telemetry;
 /// Who is asking: Viewer and Auth.
 pub mod viewer;
 

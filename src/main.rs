@@ -2,9 +2,10 @@
 use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
-use tessera::config::{Config, Settings};
+use tessera::config::{Config, LogFormat, Settings};
 use tessera::error::ServiceError;
 use tessera::startup::{build_state, Application};
+use tessera::telemetry::logging;
 
 #[derive(Parser)]
 #[command(name = "tessera", version, about = "An identity-and-profile server with one GraphQL endpoint")]
@@ -52,23 +53,47 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn async_main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "tessera=info,tower_http=warn,sea_orm=warn,sqlx=warn".into()),
-        )
-        .init();
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            use clap::error::ErrorKind;
+            let asked_for_text = matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+            if asked_for_text || !logging::json_requested(&args) {
+                error.exit();
+            }
+            // A bad setting under LOG_FORMAT=json is a JSON line like any other.
+            logging::init(LogFormat::Json);
+            let message = error.to_string();
+            tracing::error!(target: "tessera", "{}", message.trim_end());
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let format = cli.settings.telemetry.log_format;
+    logging::init(format);
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            match format {
+                LogFormat::Json => tracing::error!(target: "tessera", "{error:#}"),
+                LogFormat::Text => eprintln!("error: {error:#}"),
+            }
             std::process::ExitCode::FAILURE
         }
     }
 }
 
+/// What a command prints for its operator: a plain line, or under
+/// LOG_FORMAT=json an INFO line like every other.
+fn say(format: LogFormat, text: &str) {
+    match format {
+        LogFormat::Json => tracing::info!(target: "tessera", "{text}"),
+        LogFormat::Text => println!("{text}"),
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let format = cli.settings.telemetry.log_format;
     let config = Config::resolve(cli.settings)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -77,7 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             build_state(config).await?;
-            println!("migrations applied");
+            say(format, "migrations applied");
         }
         Command::CreateAdmin { email, username } => {
             let mut password = String::new();
@@ -85,11 +110,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let password = password.trim_end_matches(['\r', '\n']);
             let state = build_state(config).await?;
             match tessera::accounts::signup::create_admin(&state, &email, username.as_deref(), password).await {
-                Ok(admin) => println!("admin {} ({}) is ready", admin.email, admin.id),
+                Ok(admin) => say(format, &format!("admin {} ({}) is ready", admin.email, admin.id)),
                 Err(ServiceError::User(errors)) => {
                     for error in errors {
-                        let field = error.field.map(|f| f.join(".")).unwrap_or_default();
-                        eprintln!("{field}: {} ({:?})", error.message, error.code);
+                        // As the API reports it: `input.password: TOO_WEAK: ...`.
+                        let field = error.field.map(|f| format!("{}: ", f.join("."))).unwrap_or_default();
+                        match format {
+                            LogFormat::Json => {
+                                tracing::error!(target: "tessera", field = %field.trim_end_matches(": "), code = %error.code, "{}", error.message)
+                            }
+                            LogFormat::Text => eprintln!("{field}{}: {}", error.code, error.message),
+                        }
                     }
                     anyhow::bail!("the admin was not created");
                 }

@@ -7,6 +7,21 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// Label values of `rate_limit_refusals_total`, by kind of limit.
+pub const KIND_SIGNIN_LOCKOUT: &str = "signin_lockout";
+pub const KIND_CREDENTIALS_PER_IP: &str = "credentials_per_ip";
+pub const KIND_MAIL_PER_ADDRESS: &str = "mail_per_address";
+
+/// The kind of a bucket, from its prefix (`credentials-ip:1.2.3.4`).
+fn kind_of(bucket: &str) -> &'static str {
+    match bucket.split(':').next().unwrap_or_default() {
+        "credentials-ip" => KIND_CREDENTIALS_PER_IP,
+        "signin-failures" => KIND_SIGNIN_LOCKOUT,
+        "mail-minute" | "mail-hour" => KIND_MAIL_PER_ADDRESS,
+        _ => "other",
+    }
+}
+
 /// A budget: at most `limit` hits per `window`.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
@@ -76,6 +91,7 @@ pub async fn clear(state: &AppState, bucket: &str) -> Result<(), AppError> {
 pub async fn take(state: &AppState, bucket: &str, budget: Budget) -> Result<(), AppError> {
     let count = hit(state, bucket, budget.window).await?;
     if count.count > budget.limit {
+        state.metrics.rate_limited(kind_of(bucket));
         return Err(AppError::RateLimited { retry_after_secs: count.retry_after_secs(Utc::now()) });
     }
     Ok(())

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -18,10 +17,13 @@ use crate::schema;
 use crate::security::jwt::TokenKeys;
 use crate::security::passwords::PasswordHasher;
 use crate::state::{AppState, Inner};
+use crate::telemetry::metrics::{pool_usage, Metrics};
 
 pub struct Application {
     listener: TcpListener,
     port: u16,
+    /// The METRICS_LISTEN_ADDR listener, when metrics are on.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     router: axum::Router,
     mail_worker: JoinHandle<()>,
@@ -31,6 +33,7 @@ pub struct Application {
 
 /// Connects to the database and runs migrations; shared by every subcommand.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let metrics = if config.telemetry.metrics_listen_addr.is_some() { Metrics::enabled() } else { Metrics::disabled() };
     let statements = Arc::new(AtomicU64::new(0));
     let db = crate::db::connect(&config, statements.clone()).await?;
     crate::db::migrate(&db).await?;
@@ -45,6 +48,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         statements,
         mail_wakeup: Default::default(),
         background: Default::default(),
+        metrics,
     }))
 }
 
@@ -53,12 +57,35 @@ pub fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
     Ok(TokenKeys::new(config.tokens.jwt_secret.expose()))
 }
 
+/// Binds `address` for the setting `setting`, saying what to do when that fails.
+async fn bind(address: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).await.map_err(|error| {
+        let advice = match error.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "the address is already in use (another Tessera, or another program, listens there): stop it, or set {setting} to a free port, e.g. {setting}={}:{}",
+                address.ip(),
+                address.port().wrapping_add(1).max(1024)
+            ),
+            std::io::ErrorKind::PermissionDenied => {
+                format!("permission denied (ports below 1024 need privileges): set {setting} to a port above 1023")
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                format!("this machine has no such address: set {setting} to one of its addresses, e.g. 127.0.0.1:{} or 0.0.0.0:{}", address.port(), address.port())
+            }
+            _ => format!("{error} (check {setting})"),
+        };
+        anyhow::anyhow!("cannot listen on {address} ({setting}): {advice}")
+    })
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let listener = TcpListener::bind(config.server.listen_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.server.listen_addr))?;
+        let listener = bind(config.server.listen_addr, "LISTEN_ADDR").await?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = match config.telemetry.metrics_listen_addr {
+            Some(address) => Some(bind(address, "METRICS_LISTEN_ADDR").await?),
+            None => None,
+        };
         let mut config = config;
         // With port 0 the real port is known only now.
         config.server.listen_addr.set_port(port);
@@ -66,20 +93,39 @@ impl Application {
         let transport = Transport::from_config(&state.config)?;
         let stop = CancellationToken::new();
         let mail_worker = worker::spawn(state.clone(), transport, stop.clone());
-        let schema = Arc::new(schema::with_limits(schema::builder(), &state.config).finish());
+        let mut builder = schema::builder();
+        if state.metrics.is_enabled() {
+            // Added first, it wraps the request limits: a field they refuse counts as an error.
+            builder = builder.extension(crate::graphql::metrics::OperationMetrics);
+        }
+        let schema = Arc::new(schema::with_limits(builder, &state.config).finish());
+        if state.metrics.is_enabled() {
+            crate::graphql::metrics::learn_root_fields(&state.metrics, &schema.sdl());
+        }
         let router = http::router(HttpState { app: state.clone(), schema });
         spawn_sweeper(state.clone());
+        if state.metrics.is_enabled() {
+            spawn_metrics_upkeep(state.clone(), stop.clone());
+        }
         tracing::info!(
             address = %state.config.server.listen_addr,
             database = %redact_url(state.config.database.url.expose()),
             "Tessera is listening; GraphiQL at http://{}/graphql",
             state.config.server.listen_addr
         );
-        Ok(Application { listener, port, state, router, mail_worker, stop_worker: stop.drop_guard() })
+        if let Some(metrics) = &metrics_listener {
+            tracing::info!(address = %metrics.local_addr()?, "Prometheus metrics at http://{}/metrics", metrics.local_addr()?);
+        }
+        Ok(Application { listener, port, metrics_listener, state, router, mail_worker, stop_worker: stop.drop_guard() })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics listener's port (METRICS_LISTEN_ADDR with port 0 picks one).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -95,8 +141,22 @@ impl Application {
     /// the work they left running, and stops the mail worker (queued mail
     /// stays queued for the next start or another instance).
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let stop_metrics = CancellationToken::new();
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = http::metrics::router(self.state.clone());
+            let stopped = stop_metrics.clone();
+            tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(stopped.cancelled_owned()).await })
+        });
         let served =
             axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop).await;
+        stop_metrics.cancel();
+        if let Some(server) = metrics_server {
+            match server.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(error = %error, "the metrics listener failed"),
+                Err(error) => tracing::error!(error = %error, "the metrics listener ended abnormally"),
+            }
+        }
         self.state.background.close();
         self.state.background.wait().await;
         drop(self.stop_worker);
@@ -118,6 +178,29 @@ fn spawn_sweeper(state: AppState) {
                 tracing::warn!(error = ?error, "rate-limit sweep failed");
             }
             state.passwords.release_idle(std::time::Duration::from_secs(120));
+        }
+    });
+}
+
+/// Samples the pool every 100 ms (the time it spends with no idle
+/// connection is a metric) and keeps the histograms drained.
+fn spawn_metrics_upkeep(state: AppState, stop: CancellationToken) {
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut ticks: u32 = 0;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = every.tick() => {}
+            }
+            let (in_use, _, max) = pool_usage(&state.db);
+            state.metrics.pool_sample(in_use, max, EVERY);
+            ticks = ticks.wrapping_add(1);
+            if ticks.is_multiple_of(50) {
+                state.metrics.upkeep();
+            }
         }
     });
 }

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::media_store::MediaStore;
 use crate::security::jwt::TokenKeys;
 use crate::security::passwords::PasswordHasher;
+use crate::telemetry::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -26,6 +27,8 @@ pub struct Inner {
     pub mail_wakeup: Arc<Notify>,
     /// Work that outlives its request (see `spawn_background`); waited for on shutdown.
     pub background: TaskTracker,
+    /// Prometheus metrics (no-ops unless METRICS_LISTEN_ADDR is set).
+    pub metrics: Metrics,
 }
 
 impl std::ops::Deref for AppState {

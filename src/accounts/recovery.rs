@@ -32,11 +32,13 @@ pub async fn mail_allowed(state: &AppState, address: &str) -> Result<bool, AppEr
     let address = address.trim().to_lowercase();
     let minute = ratelimit::hit(state, &format!("mail-minute:{address}"), chrono::Duration::minutes(1)).await?;
     if minute.count > state.config.limits.mail_per_address_per_minute {
+        state.metrics.rate_limited(ratelimit::KIND_MAIL_PER_ADDRESS);
         tracing::info!("mail to an address asked for again within a minute: not sent");
         return Ok(false);
     }
     let hour = ratelimit::hit(state, &format!("mail-hour:{address}"), chrono::Duration::hours(1)).await?;
     if hour.count > state.config.limits.mail_per_address_per_hour {
+        state.metrics.rate_limited(ratelimit::KIND_MAIL_PER_ADDRESS);
         tracing::info!("hourly mail budget of an address spent: not sent");
         return Ok(false);
     }

@@ -10,6 +10,7 @@ use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
 use crate::ratelimit;
 use crate::sessions::service::{self as sessions, IssuedTokens};
 use crate::state::AppState;
+use crate::telemetry::metrics::SigninOutcome;
 
 fn invalid_credentials() -> ServiceError {
     ServiceError::one(&[], UserErrorCode::InvalidCredentials, "Wrong login or password.")
@@ -17,6 +18,30 @@ fn invalid_credentials() -> ServiceError {
 
 /// Checks a login and password and starts a session.
 pub async fn signin(
+    state: &AppState,
+    login: &str,
+    password: &str,
+    user_agent: Option<String>,
+    ip: Option<String>,
+) -> ServiceResult<(user::Model, IssuedTokens)> {
+    let outcome = attempt(state, login, password, user_agent, ip).await;
+    let counted = match &outcome {
+        Ok(_) => Some(SigninOutcome::Success),
+        Err(ServiceError::App(AppError::RateLimited { .. })) => Some(SigninOutcome::Locked),
+        Err(ServiceError::User(errors)) => errors.first().map(|e| match e.code {
+            UserErrorCode::AccountInactive => SigninOutcome::Inactive,
+            UserErrorCode::AccountSuspended => SigninOutcome::Suspended,
+            _ => SigninOutcome::InvalidCredentials,
+        }),
+        Err(ServiceError::App(_)) => None,
+    };
+    if let Some(counted) = counted {
+        state.metrics.signin(counted);
+    }
+    outcome
+}
+
+async fn attempt(
     state: &AppState,
     login: &str,
     password: &str,
@@ -38,6 +63,7 @@ pub async fn signin(
     let failures = format!("signin-failures:{}", found.as_ref().map(|u| u.id.as_str()).unwrap_or(login.as_str()));
     if let Some(count) = ratelimit::peek(state, &failures).await? {
         if count.count >= state.config.limits.signin_max_failures {
+            state.metrics.rate_limited(ratelimit::KIND_SIGNIN_LOCKOUT);
             return Err(AppError::RateLimited { retry_after_secs: count.retry_after_secs(Utc::now()) }.into());
         }
     }

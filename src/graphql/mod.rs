@@ -6,6 +6,8 @@ pub mod context;
 pub mod limits;
 /// Per-request DataLoaders: one statement per kind, whatever the count.
 pub mod loaders;
+/// Counts and times top-level fields for the metrics.
+pub mod metrics;
 /// Cursor paging and the contract's PageInfo.
 pub mod pagination;
 /// The contract's DateTime and Date scalars.

@@ -9,12 +9,21 @@ pub mod graphql;
 pub mod health;
 /// GET /media/{key}.
 pub mod media;
+/// GET /metrics on the metrics listener.
+pub mod metrics;
 /// Which media type a GraphQL response is sent as.
 pub mod negotiation;
+/// /confirm-email and /reset-password: the pages behind the links in mails.
+pub mod pages;
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -31,19 +40,78 @@ pub struct HttpState {
     pub schema: Arc<TesseraSchema>,
 }
 
+/// Every route pattern, as the metrics label them.
+const ROUTES: &[&str] = &["/graphql", "/graphiql/assets/{version}/{file}", "/media/{key}", "/healthz", "/readyz"];
+
 pub fn router(state: HttpState) -> Router {
     let cors = cors(&state.app.config.http.cors_allowed_origins.0);
-    Router::new()
-        .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
-        .route("/graphiql/assets/{version}/{file}", get(graphiql::asset))
-        .route("/media/{key}", get(media::get_media))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+    let mut router = Router::new()
+        .route(ROUTES[0], get(graphql::get_handler).post(graphql::post_handler))
+        .route(ROUTES[1], get(graphiql::asset))
+        .route(ROUTES[2], get(media::get_media))
+        .route(ROUTES[3], get(health::healthz))
+        .route(ROUTES[4], get(health::readyz));
+    if state.app.config.server.builtin_pages() {
+        router = pages::routes(router);
+    }
+    if state.app.metrics.is_enabled() {
+        // Only matched routes pass here; the fallback counts the rest.
+        router = router.route_layer(axum::middleware::from_fn_with_state(state.clone(), observe));
+    }
+    router
+        .fallback(not_found)
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+        }))
         // A panic is a bug: answer a bare 500 and keep serving.
         .layer(CatchPanicLayer::custom(|_| errors::panic_response()))
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// The request id: the client's well-formed X-Request-Id, or a new one. It
+/// is on every log line of the request, in INTERNAL errors, and echoed in
+/// the answer's X-Request-Id.
+pub const REQUEST_ID: &str = "x-request-id";
+
+fn well_formed_request_id(value: &HeaderValue) -> bool {
+    let v = value.as_bytes();
+    !v.is_empty() && v.len() <= 64 && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+}
+
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = match request.headers().get(REQUEST_ID) {
+        Some(value) if well_formed_request_id(value) => value.clone(),
+        _ => {
+            let fresh = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a header value");
+            request.headers_mut().insert(REQUEST_ID, fresh.clone());
+            fresh
+        }
+    };
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(REQUEST_ID, id);
+    response
+}
+
+/// Counts and times each answer under its route pattern (never the path asked for).
+async fn observe(State(state): State<HttpState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map(|m| route_label(m.as_str())).unwrap_or("other");
+    let response = next.run(request).await;
+    state.app.metrics.http_request(route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+fn route_label(pattern: &str) -> &'static str {
+    ROUTES.iter().chain(pages::ROUTES).find(|r| **r == pattern).copied().unwrap_or("other")
+}
+
+/// Anything no route matches.
+async fn not_found(State(state): State<HttpState>) -> Response {
+    state.app.metrics.http_request("unmatched", 404, std::time::Duration::ZERO);
+    StatusCode::NOT_FOUND.into_response()
 }
 
 /// Browsers may call from the configured origins only. Tokens travel in the

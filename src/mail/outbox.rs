@@ -1,6 +1,6 @@
 //! The outbox: mail waits here, in the database, until the worker has sent it.
-use chrono::Utc;
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::entities::mail_outbox;
 use crate::error::AppError;
@@ -36,4 +36,30 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, user_id: Option<&str>, to: &str
     };
     mail_outbox::Entity::insert(row).exec_without_returning(db).await?;
     Ok(())
+}
+
+/// The outbox as every instance sees it, for the metrics.
+pub struct OutboxStats {
+    pub queued: u64,
+    /// Age of the oldest queued mail; zero when none waits.
+    pub oldest_queued_age: std::time::Duration,
+    pub given_up: u64,
+}
+
+/// Three indexed reads: (status, created_at).
+pub async fn stats<C: ConnectionTrait>(db: &C) -> Result<OutboxStats, AppError> {
+    use mail_outbox::Column;
+    let queued = mail_outbox::Entity::find().filter(Column::Status.eq(QUEUED)).count(db).await?;
+    let given_up = mail_outbox::Entity::find().filter(Column::Status.eq(FAILED)).count(db).await?;
+    let oldest: Option<DateTime<Utc>> = mail_outbox::Entity::find()
+        .select_only()
+        .column(Column::CreatedAt)
+        .filter(Column::Status.eq(QUEUED))
+        .order_by_asc(Column::CreatedAt)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let oldest_queued_age = oldest.and_then(|at| (Utc::now() - at).to_std().ok()).unwrap_or_default();
+    Ok(OutboxStats { queued, oldest_queued_age, given_up })
 }

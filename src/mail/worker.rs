@@ -124,6 +124,7 @@ impl Worker {
             .filter(Column::Id.eq(row.id.clone()));
         let update = match &outcome {
             Ok(()) => {
+                self.state.metrics.mail_sent();
                 tracing::info!(mail = %row.id, attempts, "mail sent");
                 update
                     .col_expr(Column::Status, Expr::value(SENT))
@@ -131,6 +132,7 @@ impl Worker {
                     .col_expr(Column::LastError, Expr::value(Option::<String>::None))
             }
             Err(error) => {
+                self.state.metrics.mail_send_failed();
                 let give_up = match error {
                     SendError::Transient(_) => false,
                     SendError::Rejected(_) => now - row.created_at >= GIVE_UP_ON_REJECTED_AFTER,

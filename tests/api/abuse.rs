@@ -32,6 +32,18 @@ async fn ten_failed_signins_lock_the_account_even_for_the_right_password() {
 }
 
 #[tokio::test]
+async fn a_rate_limited_answer_says_minutes_in_its_message_and_seconds_in_retry_after() {
+    let app = spawn_app_with(|s| s.limits.signin_max_failures = 1).await;
+    app.user("alice").await;
+    app.signin("alice", "wrong password here").await;
+    let locked = app.signin("alice", PASSWORD).await;
+    assert_eq!(error_code(&locked), Some("RATE_LIMITED"), "{locked}");
+    // The default window is 15 minutes: retryAfter counts seconds, the message minutes.
+    assert!(retry_after(&locked).is_some_and(|s| (840..=900).contains(&s)), "{locked}");
+    assert_eq!(locked["errors"][0]["message"], "Too many attempts; try again in 15 minutes.", "{locked}");
+}
+
+#[tokio::test]
 async fn credential_attempts_have_a_per_ip_budget_shared_by_instances() {
     let app = spawn_app_with(|s| s.limits.credential_attempts_per_ip_per_minute = 4).await;
     let other = spawn_second(&app, |s| s.limits.credential_attempts_per_ip_per_minute = 4).await;

@@ -159,6 +159,39 @@ async fn create_admin_makes_the_first_admin_from_the_library_and_the_command() {
     assert_eq!(out["data"]["deleteUser"]["userErrors"][0]["code"], "NOT_FOUND");
 }
 
+/// The README's create-admin line, exactly as written there, run with the
+/// built binary in place of `cargo run --release --`.
+#[tokio::test]
+async fn the_readme_create_admin_example_works_as_written_and_refusals_print_the_api_codes() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let line = readme
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("printf '%s\\n' '") && l.contains("create-admin"))
+        .expect("the README shows how to make the first admin");
+    let (printf, command) = line.split_once(" | ").unwrap();
+    let password = printf.trim_start_matches("printf '%s\\n' ").trim_matches('\'');
+    let args: Vec<&str> = command.strip_prefix("cargo run --release -- ").expect("the README runs the release build").split(' ').collect();
+    assert_eq!(args[..2], ["create-admin", "--email"], "{line}");
+    let email = args[2].to_owned();
+
+    let app = spawn_app().await;
+    let (url, dir) = (app.state.config.database.url.expose().clone(), app.data_dir.clone());
+    let (readme_email, readme_password) = (email.clone(), password.to_owned());
+    let done = tokio::task::spawn_blocking(move || run_create_admin(url, dir, &readme_email, &readme_password)).await.unwrap();
+    assert!(done.status.success(), "{line}\n{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM users WHERE email = '{email}' AND role = 'ADMIN'")).await, 1);
+    assert_eq!(app.signin(&email, password).await["data"]["signin"]["userErrors"], json!([]));
+
+    // A refusal prints what the API would answer: the field, the code as the schema spells it, the message.
+    let (url, dir) = (app.state.config.database.url.expose().clone(), app.data_dir.clone());
+    let refused = tokio::task::spawn_blocking(move || run_create_admin(url, dir, "carol@example.com", "carol2024")).await.unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("input.password: TOO_WEAK: This password is too close to your email or username."), "{stderr}");
+    assert!(!stderr.contains("TooWeak"), "{stderr}");
+}
+
 #[tokio::test]
 async fn users_are_listed_newest_first_with_cursors_that_hold_while_users_are_added() {
     let app = spawn_app().await;

@@ -14,6 +14,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub address: String,
+    /// http://127.0.0.1:PORT of the metrics listener, when METRICS_LISTEN_ADDR is set.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub state: AppState,
     pub data_dir: PathBuf,
@@ -105,6 +107,7 @@ async fn start_server(data_dir: PathBuf, database_url: String, dir: tempfile::Te
     let config = Config::resolve(settings).unwrap();
     let app = Application::build(config).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     let state = app.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
@@ -112,6 +115,7 @@ async fn start_server(data_dir: PathBuf, database_url: String, dir: tempfile::Te
     }));
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::builder().user_agent("tessera-tests/1.0").build().unwrap(),
         state,
         data_dir,
