@@ -25,7 +25,8 @@ pub struct Application {
     state: AppState,
     router: axum::Router,
     mail_worker: JoinHandle<()>,
-    /// Stops the mail worker when the application stops, or is dropped unrun.
+    webhook_worker: JoinHandle<()>,
+    /// Stops the workers when the application stops, or is dropped unrun.
     stop_worker: DropGuard,
 }
 
@@ -35,7 +36,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let db = crate::db::connect(&config, statements.clone()).await?;
     crate::db::migrate(&db).await?;
     let media = MediaStore::open(&config.media.store_url, config.media.s3_endpoint.as_deref())?;
-    let tokens = TokenKeys::new(config.tokens.jwt_secret.expose());
+    let tokens = TokenKeys::load(&config)?;
     Ok(AppState::new(Inner {
         db,
         config,
@@ -61,6 +62,9 @@ impl Application {
         let transport = Transport::from_config(&state.config)?;
         let stop = CancellationToken::new();
         let mail_worker = worker::spawn(state.clone(), transport, stop.clone());
+        crate::webhooks::service::check_config(&state.config.webhooks)?;
+        let webhook_worker = crate::webhooks::worker::spawn(state.clone(), stop.clone())?;
+        spawn_pruner(&state, stop.clone());
         let schema = Arc::new(schema::with_limits(schema::builder(), &state.config).finish());
         let router = http::router(HttpState { app: state.clone(), schema });
         spawn_sweeper(state.clone());
@@ -70,7 +74,7 @@ impl Application {
             "Tessera is listening; GraphiQL at http://{}/graphql",
             state.config.server.listen_addr
         );
-        Ok(Application { listener, port, state, router, mail_worker, stop_worker: stop.drop_guard() })
+        Ok(Application { listener, port, state, router, mail_worker, webhook_worker, stop_worker: stop.drop_guard() })
     }
 
     pub fn port(&self) -> u16 {
@@ -98,6 +102,9 @@ impl Application {
         if let Err(error) = self.mail_worker.await {
             tracing::error!(error = %error, "the mail worker ended abnormally");
         }
+        if let Err(error) = self.webhook_worker.await {
+            tracing::error!(error = %error, "the webhook worker ended abnormally");
+        }
         served
     }
 }
@@ -110,6 +117,29 @@ fn spawn_sweeper(state: AppState) {
             every.tick().await;
             if let Err(error) = crate::ratelimit::sweep(&state).await {
                 tracing::warn!(error = ?error, "rate-limit sweep failed");
+            }
+        }
+    });
+}
+
+/// Prunes security events and webhook deliveries past SECURITY_EVENT_RETENTION:
+/// at start, then hourly. Every instance does it; deleting twice is harmless.
+fn spawn_pruner(state: &AppState, stop: CancellationToken) {
+    // Without the statement counter: background work must not disturb what tests count.
+    let mut db = state.db.clone();
+    db.set_metric_callback(|_| {});
+    let retention = state.config.events.security_event_retention;
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = every.tick() => {}
+            }
+            match crate::events::service::prune(&db, retention).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned security events and webhook deliveries past their retention"),
+                Err(error) => tracing::warn!(error = ?error, "pruning security events failed"),
             }
         }
     });

@@ -1,4 +1,5 @@
-//! The HTTP surface: /graphql, GraphiQL's assets, /media/{key}, /healthz, /readyz.
+//! The HTTP surface: /graphql, GraphiQL's assets, /media/{key}, /healthz, /readyz,
+//! /.well-known/jwks.json and /.well-known/openid-configuration.
 /// Every error answer, GraphQL-shaped and coded.
 pub mod errors;
 /// GraphiQL's page and its files, compiled into the binary.
@@ -11,6 +12,8 @@ pub mod health;
 pub mod media;
 /// Which media type a GraphQL response is sent as.
 pub mod negotiation;
+/// /.well-known/jwks.json and /.well-known/openid-configuration.
+pub mod well_known;
 
 use std::sync::Arc;
 
@@ -39,6 +42,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/media/{key}", get(media::get_media))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/.well-known/jwks.json", get(well_known::jwks))
+        .route("/.well-known/openid-configuration", get(well_known::openid_configuration))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
         // A panic is a bug: answer a bare 500 and keep serving.
