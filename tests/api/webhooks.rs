@@ -277,7 +277,7 @@ async fn a_receiver_answering_500_sees_retries_with_the_same_webhook_id() {
     assert_eq!(ids.len(), 1, "one webhook-id on every try: {ids:?}");
     assert!(tries.iter().all(|r| r["verified"] == true && r["body"] == tries[0]["body"]), "the same signed body each time");
     let id = *ids.iter().next().unwrap();
-    let sql = format!("SELECT attempts FROM webhook_deliveries WHERE id = '{id}' AND status = 'PENDING' AND last_error = 'HTTP 500'");
+    let sql = format!("SELECT CAST(attempts AS BIGINT) FROM webhook_deliveries WHERE id = '{id}' AND status = 'PENDING' AND last_error = 'HTTP 500'");
     assert!(app.count(&sql).await >= 3);
 
     receiver.answer_with(None, None).await;
