@@ -143,7 +143,7 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
     // Other services hear about the fields they keep (user.updated); an
     // address change is a security event too.
     let changed = webhooks::changed_fields(&current, &user);
-    let update = (!changed.is_empty()).then(|| Webhook::UserUpdated(&user, changed));
+    let update = (!changed.is_empty()).then_some(Webhook::UserUpdated(&user, changed));
     if email_changed {
         let mut event = Event::new(SecurityEventType::EmailChanged, &user.id);
         event.webhooks.extend(update);

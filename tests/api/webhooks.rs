@@ -156,7 +156,7 @@ async fn every_event_type_arrives_signed_and_verified_by_a_standard_webhooks_rec
     let of = |kind: &str| received.iter().filter(|r| event_type(r) == kind).map(|r| r["payload"].clone()).collect::<Vec<_>>();
     for r in &received {
         let payload = &r["payload"];
-        assert_eq!(payload["data"]["id"].as_str().is_some(), true, "every event names the user: {payload}");
+        assert!(payload["data"]["id"].as_str().is_some(), "every event names the user: {payload}");
         assert!(payload["timestamp"].as_str().unwrap().ends_with('Z'), "{payload}");
         assert_eq!(r["headers"]["webhook-id"], r["headers"]["webhook-id"].as_str().filter(|id| id.starts_with("msg_")).unwrap());
         assert!(r["headers"]["webhook-signature"].as_str().unwrap().starts_with("v1,"));
@@ -277,7 +277,9 @@ async fn a_receiver_answering_500_sees_retries_with_the_same_webhook_id() {
     assert_eq!(ids.len(), 1, "one webhook-id on every try: {ids:?}");
     assert!(tries.iter().all(|r| r["verified"] == true && r["body"] == tries[0]["body"]), "the same signed body each time");
     let id = *ids.iter().next().unwrap();
-    let sql = format!("SELECT CAST(attempts AS BIGINT) FROM webhook_deliveries WHERE id = '{id}' AND status = 'PENDING' AND last_error = 'HTTP 500'");
+    let sql = format!(
+        "SELECT CAST(attempts AS BIGINT) FROM webhook_deliveries WHERE id = '{id}' AND status = 'PENDING' AND last_error = 'HTTP 500'"
+    );
     assert!(app.count(&sql).await >= 3);
 
     receiver.answer_with(None, None).await;
