@@ -635,11 +635,13 @@ mod tests {
             "smtp://u:hunter2@mail.example",
             "--database-url",
             "postgres://u:pw1@h/db",
+            "--webhook-secret",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         ])
         .unwrap()
         .settings;
         let printed = format!("{settings:?}");
-        for secret in ["a-very-secret-value", "hunter2", "pw1"] {
+        for secret in ["a-very-secret-value", "hunter2", "pw1", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
             assert!(!printed.contains(secret), "{printed}");
         }
     }
