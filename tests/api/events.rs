@@ -470,6 +470,10 @@ async fn plan(app: &TestApp, sql: &str) -> String {
         txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
         format!("EXPLAIN {sql}")
     } else {
+        // EXPLAIN QUERY PLAN does not check the schema version, so a pooled
+        // connection that read the schema before the migration would plan
+        // without its indexes: a real read first brings it up to date.
+        txn.execute_unprepared("SELECT COUNT(*) FROM sqlite_master").await.unwrap();
         format!("EXPLAIN QUERY PLAN {sql}")
     };
     let rows = txn.query_all_raw(Statement::from_string(backend, explain)).await.unwrap();
