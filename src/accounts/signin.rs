@@ -34,7 +34,11 @@ async fn record_failure(state: &AppState, meta: &RequestMeta, user: Option<&user
     let reason = if user.is_some() { "wrong password" } else { "unknown login" };
     events::record(&txn, state, meta, event(SecurityEventType::SigninFailed).detail(reason)).await?;
     if count.count == limit {
-        let detail = format!("{limit} failed signins within {}m; {reason}", window.num_minutes());
+        let within = match window.num_seconds() {
+            seconds if seconds % 60 == 0 => format!("{}m", seconds / 60),
+            seconds => format!("{seconds}s"),
+        };
+        let detail = format!("{limit} failed signins within {within}; {reason}");
         events::record(&txn, state, meta, event(SecurityEventType::AccountLocked).detail(detail)).await?;
     }
     txn.commit().await?;
