@@ -61,6 +61,10 @@ pub struct Settings {
     pub accounts: AccountSettings,
     #[command(flatten)]
     pub telemetry: TelemetrySettings,
+    #[command(flatten)]
+    pub webhooks: WebhookSettings,
+    #[command(flatten)]
+    pub events: EventSettings,
 }
 
 /// Where the server listens, where it keeps its files, how it is reached.
@@ -131,9 +135,16 @@ pub struct HttpSettings {
 /// Access tokens and sessions.
 #[derive(Debug, Clone, Args)]
 pub struct TokenSettings {
-    /// HMAC secret for access tokens, at least 32 bytes. Default: generated once into DATA_DIR/jwt_secret.
+    /// HMAC secret (HS256) for access tokens, at least 32 bytes, for deployments that started with one.
+    /// Unset (the default): tokens are EdDSA, signed with JWT_SIGNING_KEYS, and other services verify them
+    /// through /.well-known/jwks.json.
     #[arg(long, env = "JWT_SECRET", value_parser = parse_secret, hide_env_values = true, global = true)]
     pub jwt_secret: Option<Secret<String>>,
+
+    /// Ed25519 private keys for access tokens: PKCS#8 PEM files, comma-separated; the first signs, all
+    /// verify. Default: one generated once into DATA_DIR/jwt_signing_key.pem.
+    #[arg(long, env = "JWT_SIGNING_KEYS", default_value = "", value_parser = parse_paths, global = true)]
+    pub jwt_signing_keys: Paths,
 
     /// Lifetime of an access token (e.g. 900s, 15m, 1h).
     #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration, global = true)]
@@ -270,6 +281,46 @@ pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
     found.iter().find(|a| a.is_ipv4()).or(found.first()).copied().ok_or_else(|| format!("`{text}`: the host name has no address"))
 }
 
+/// Webhooks: other services hear about account changes, signed the Standard Webhooks way.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookSettings {
+    /// Where webhooks are POSTed (http or https URLs, comma-separated). Default: none.
+    #[arg(long, env = "WEBHOOK_URLS", default_value = "", value_parser = parse_urls, global = true)]
+    pub webhook_urls: Urls,
+
+    /// The signing secret: `whsec_` and base64 (the Standard Webhooks form). Required with WEBHOOK_URLS.
+    #[arg(long, env = "WEBHOOK_SECRET", value_parser = parse_secret, hide_env_values = true, global = true)]
+    pub webhook_secret: Option<Secret<String>>,
+
+    /// The event types sent (comma-separated, e.g. `user.created,user.deleted`). Default: all.
+    #[arg(long, env = "WEBHOOK_EVENTS", default_value = "", value_parser = parse_list, global = true)]
+    pub webhook_events: List,
+
+    /// How long one delivery attempt may take, connecting included.
+    #[arg(long, env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub webhook_timeout: Duration,
+
+    /// The longest wait between two attempts of a delivery (the wait doubles from 5s up to this).
+    #[arg(long, env = "WEBHOOK_RETRY_MAX", default_value = "1h", value_parser = parse_duration, global = true)]
+    pub webhook_retry_max: Duration,
+
+    /// A delivery still failing this long after it was queued is marked FAILING and no longer retried.
+    #[arg(long, env = "WEBHOOK_GIVE_UP_AFTER", default_value = "3d", value_parser = parse_duration, global = true)]
+    pub webhook_give_up_after: Duration,
+
+    /// How often the webhook worker looks for due deliveries.
+    #[arg(long, env = "WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration, global = true)]
+    pub webhook_poll_interval: Duration,
+}
+
+/// The security history and audit log.
+#[derive(Debug, Clone, Args)]
+pub struct EventSettings {
+    /// How long security events (and finished webhook deliveries) are kept; older ones are pruned in the background.
+    #[arg(long, env = "SECURITY_EVENT_RETENTION", default_value = "400d", value_parser = parse_duration, global = true)]
+    pub security_event_retention: Duration,
+}
+
 /// Only the settings, for `Settings::defaults`.
 #[derive(Parser)]
 struct SettingsOnly {
@@ -326,6 +377,39 @@ fn parse_ip_nets(text: &str) -> Result<IpNets, String> {
         .map(|p| IpNet::parse(p).ok_or_else(|| format!("`{p}` is not an IP address or CIDR")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(IpNets(nets))
+}
+
+/// File paths, from a comma-separated list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Paths(pub Vec<PathBuf>);
+
+fn parse_paths(text: &str) -> Result<Paths, String> {
+    Ok(Paths(text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect()))
+}
+
+/// Words, from a comma-separated list, trimmed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct List(pub Vec<String>);
+
+fn parse_list(text: &str) -> Result<List, String> {
+    Ok(List(text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()))
+}
+
+/// http(s) URLs, from a comma-separated list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Urls(pub Vec<url::Url>);
+
+fn parse_urls(text: &str) -> Result<Urls, String> {
+    let urls = text
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| match url::Url::parse(u) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+            _ => Err(format!("`{}` is not an http or https URL", redact_url(u))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Urls(urls))
 }
 
 /// Browser origins, from a comma-separated list, without trailing slashes.
@@ -398,6 +482,8 @@ pub struct Config {
     pub limits: LimitSettings,
     pub accounts: AccountSettings,
     pub telemetry: TelemetryConfig,
+    pub webhooks: WebhookConfig,
+    pub events: EventSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -438,9 +524,25 @@ pub struct DatabaseConfig {
 
 #[derive(Debug, Clone)]
 pub struct TokenConfig {
-    pub jwt_secret: Secret<Vec<u8>>,
+    /// Set: access tokens are HS256 with this secret. None: EdDSA with `signing_keys`.
+    pub jwt_secret: Option<Secret<Vec<u8>>>,
+    /// PKCS#8 PEM files; empty means the key generated in DATA_DIR (see `security::jwt`).
+    pub signing_keys: Vec<PathBuf>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub urls: Vec<url::Url>,
+    /// The HMAC key: the bytes the `whsec_` secret encodes. Set whenever `urls` is not empty.
+    pub secret: Option<Secret<Vec<u8>>>,
+    /// Event types to send; empty means all (checked against the known ones at start).
+    pub events: Vec<String>,
+    pub timeout: Duration,
+    pub retry_max: Duration,
+    pub give_up_after: Duration,
+    pub poll_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -459,22 +561,26 @@ fn given(value: Option<String>) -> Option<String> {
 }
 
 impl Config {
-    /// Resolves defaults; creates DATA_DIR and, when JWT_SECRET is unset, a
-    /// persistent secret in it.
+    /// Resolves defaults and creates DATA_DIR. (The token keys are read, or
+    /// generated into DATA_DIR, by `security::jwt::TokenKeys::load`.)
     pub fn resolve(settings: Settings) -> anyhow::Result<Config> {
-        let Settings { server, database, http, tokens, media, mail, limits, accounts, telemetry } = settings;
+        let Settings { server, database, http, tokens, media, mail, limits, accounts, telemetry, webhooks, events } = settings;
         std::fs::create_dir_all(&server.data_dir).with_context(|| format!("cannot create DATA_DIR {}", server.data_dir.display()))?;
         let database_url = match given(database.url.map(|u| u.0)) {
             Some(url) => url,
             None => format!("sqlite://{}?mode=rwc", server.data_dir.join("tessera.db").display()),
         };
-        let jwt_secret = match tokens.jwt_secret {
-            Some(secret) => secret.0.into_bytes(),
-            None => load_or_create_secret(&server.data_dir)?,
-        };
-        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+        let jwt_secret = given(tokens.jwt_secret.map(|s| s.0)).map(String::into_bytes);
+        if jwt_secret.as_ref().is_some_and(|s| s.len() < MIN_JWT_SECRET_BYTES) {
             bail!("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long");
         }
+        let webhook_secret = match given(webhooks.webhook_secret.map(|s| s.0)) {
+            Some(secret) => Some(parse_webhook_secret(&secret)?),
+            None if !webhooks.webhook_urls.0.is_empty() => {
+                bail!("WEBHOOK_URLS is set but WEBHOOK_SECRET is not: set it to `whsec_` followed by 24 to 64 random bytes in base64")
+            }
+            None => None,
+        };
         let media_store_url = match given(media.store_url) {
             Some(url) => url,
             None => std::path::absolute(server.data_dir.join("media")).context("resolving DATA_DIR")?.display().to_string(),
@@ -495,7 +601,8 @@ impl Config {
             database: DatabaseConfig { url: Secret(database_url), max_connections: database.max_connections.max(1) },
             http,
             tokens: TokenConfig {
-                jwt_secret: Secret(jwt_secret),
+                jwt_secret: jwt_secret.map(Secret),
+                signing_keys: tokens.jwt_signing_keys.0,
                 access_token_ttl: tokens.access_token_ttl,
                 refresh_token_ttl: tokens.refresh_token_ttl,
             },
@@ -513,40 +620,31 @@ impl Config {
             limits,
             accounts,
             telemetry: TelemetryConfig { log_format: telemetry.log_format, metrics_listen_addr },
+            webhooks: WebhookConfig {
+                urls: webhooks.webhook_urls.0,
+                secret: webhook_secret.map(Secret),
+                events: webhooks.webhook_events.0,
+                timeout: webhooks.webhook_timeout,
+                retry_max: webhooks.webhook_retry_max,
+                give_up_after: webhooks.webhook_give_up_after,
+                poll_interval: webhooks.webhook_poll_interval,
+            },
+            events,
         })
     }
 }
 
-fn load_or_create_secret(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    use rand::RngCore;
-    use std::io::Write;
-    let path = data_dir.join("jwt_secret");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        return Ok(existing.trim().as_bytes().to_vec());
+/// The key a `whsec_<base64>` secret stands for.
+fn parse_webhook_secret(secret: &str) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine;
+    let encoded = secret.trim().strip_prefix("whsec_").unwrap_or(secret.trim());
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| anyhow::anyhow!("WEBHOOK_SECRET must be `whsec_` followed by standard (padded) base64"))?;
+    if !(24..=64).contains(&key.len()) {
+        bail!("WEBHOOK_SECRET must encode 24 to 64 bytes (it encodes {})", key.len());
     }
-    let mut bytes = [0u8; 48];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = hex::encode(bytes);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(&path) {
-        Ok(mut file) => {
-            file.write_all(secret.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-            tracing::warn!(
-                path = %path.display(),
-                "JWT_SECRET is not set: generated one and stored it; set JWT_SECRET in production"
-            );
-            Ok(secret.into_bytes())
-        }
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec()),
-        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
-    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -599,11 +697,13 @@ mod tests {
             "smtp://u:hunter2@mail.example",
             "--database-url",
             "postgres://u:pw1@h/db",
+            "--webhook-secret",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         ])
         .unwrap()
         .settings;
         let printed = format!("{settings:?}");
-        for secret in ["a-very-secret-value", "hunter2", "pw1"] {
+        for secret in ["a-very-secret-value", "hunter2", "pw1", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
             assert!(!printed.contains(secret), "{printed}");
         }
     }
@@ -665,6 +765,29 @@ mod tests {
 
     fn tempfile_dir() -> PathBuf {
         std::env::temp_dir().join(format!("tessera-config-{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    #[test]
+    fn webhook_settings_parse_and_are_checked() {
+        let parsed = SettingsOnly::try_parse_from([
+            "tessera",
+            "--webhook-urls",
+            "https://a.example/hook, http://127.0.0.1:9/x",
+            "--webhook-events",
+            "user.created, user.deleted",
+        ])
+        .unwrap()
+        .settings;
+        assert_eq!(parsed.webhooks.webhook_urls.0.len(), 2);
+        assert_eq!(parsed.webhooks.webhook_events.0, vec!["user.created", "user.deleted"]);
+        assert_eq!(parsed.webhooks.webhook_give_up_after, Duration::from_secs(3 * 86_400));
+        assert_eq!(parsed.events.security_event_retention, Duration::from_secs(400 * 86_400));
+        assert!(SettingsOnly::try_parse_from(["tessera", "--webhook-urls", "ftp://a.example/"]).is_err());
+        assert!(SettingsOnly::try_parse_from(["tessera", "--webhook-urls", "not a url"]).is_err());
+        // The reference secret of the Standard Webhooks test vectors.
+        assert_eq!(parse_webhook_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap().len(), 24);
+        assert!(parse_webhook_secret("whsec_not-base64!").is_err());
+        assert!(parse_webhook_secret("whsec_c2hvcnQ=").is_err());
     }
 
     #[test]

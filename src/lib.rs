@@ -18,6 +18,8 @@ pub mod schema;
 pub mod accounts;
 /// The user list, roles, statuses, user deletion (staff and admins).
 pub mod admin;
+/// Security events: each account's history and the admins' audit log.
+pub mod events;
 /// A linked Instagram account and the batch sync of its images.
 pub mod instagram;
 /// Outbox, templates, SMTP and file transports, and the worker that sends queued mail.
@@ -32,6 +34,8 @@ pub mod plans;
 pub mod profiles;
 /// Sessions, refresh rotation, sign-out.
 pub mod sessions;
+/// Webhooks to other services: the outbox, signing, the delivery worker.
+pub mod webhooks;
 
 // Toolkit: what every domain uses.
 /// Database connection, migrations, write transactions.

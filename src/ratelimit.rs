@@ -44,9 +44,14 @@ impl Count {
 
 /// Counts one hit in `bucket`; a bucket whose window has passed starts over.
 pub async fn hit(state: &AppState, bucket: &str, window: Duration) -> Result<Count, AppError> {
+    hit_on(&state.db, bucket, window).await
+}
+
+/// `hit` on a given connection, e.g. the transaction that records why.
+pub async fn hit_on<C: ConnectionTrait>(db: &C, bucket: &str, window: Duration) -> Result<Count, AppError> {
     let now = Utc::now();
     let expires = now + window;
-    let backend = state.db.get_database_backend();
+    let backend = db.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {
             "INSERT INTO rate_limits (bucket, count, expires_at) VALUES ($1, 1, $2) \
@@ -63,8 +68,7 @@ pub async fn hit(state: &AppState, bucket: &str, window: Duration) -> Result<Cou
              RETURNING count, expires_at"
         }
     };
-    let row = state
-        .db
+    let row = db
         .query_one_raw(Statement::from_sql_and_values(backend, sql, [bucket.into(), expires.into(), now.into()]))
         .await?
         .ok_or_else(|| AppError::internal("rate limit", "the upsert returned no row"))?;

@@ -8,14 +8,16 @@ use crate::accounts::recovery_resolver::{RecoveryMutation, RecoveryQuery};
 use crate::accounts::signin_resolver::SigninMutation;
 use crate::accounts::signup_resolver::SignupMutation;
 use crate::admin::resolver::{AdminMutation, AdminQuery};
+use crate::events::resolver::EventsQuery;
 use crate::instagram::resolver::InstagramMutation;
 use crate::plans::resolver::{PlansMutation, PlansQuery};
 use crate::profiles::resolver::{ProfilesMutation, ProfilesQuery};
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
+use crate::webhooks::resolver::{WebhooksMutation, WebhooksQuery};
 
 /// Every read the API offers. All but subscriptionPlans and passwordResetTokenValid need sign-in: UNAUTHENTICATED without a valid access token.
 #[derive(MergedObject, Default)]
-pub struct Query(AccountQuery, ProfilesQuery, SessionsQuery, PlansQuery, RecoveryQuery, AdminQuery);
+pub struct Query(AccountQuery, ProfilesQuery, SessionsQuery, PlansQuery, RecoveryQuery, AdminQuery, EventsQuery, WebhooksQuery);
 
 /// Every change the API offers. A problem with the input comes back in the payload's userErrors, and then nothing was changed; one with who is asking comes back as a top-level error with extensions.code (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED). A request may hold at most one field that takes a password or a token, and those fields count against a per-IP budget.
 #[derive(MergedObject, Default)]
@@ -30,6 +32,7 @@ pub struct Mutation(
     InstagramMutation,
     PlansMutation,
     AdminMutation,
+    WebhooksMutation,
 );
 
 pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -27,7 +27,8 @@ pub struct Application {
     state: AppState,
     router: axum::Router,
     mail_worker: JoinHandle<()>,
-    /// Stops the mail worker when the application stops, or is dropped unrun.
+    webhook_worker: JoinHandle<()>,
+    /// Stops the workers when the application stops, or is dropped unrun.
     stop_worker: DropGuard,
 }
 
@@ -38,7 +39,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let db = crate::db::connect(&config, statements.clone()).await?;
     crate::db::migrate(&db).await?;
     let media = MediaStore::open(&config.media.store_url, config.media.s3_endpoint.as_deref())?;
-    let tokens = token_keys(&config)?;
+    let tokens = TokenKeys::load(&config)?;
     Ok(AppState::new(Inner {
         db,
         config,
@@ -50,11 +51,6 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         background: Default::default(),
         metrics,
     }))
-}
-
-/// The keys access tokens are signed and verified with, from the settings.
-pub fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
-    Ok(TokenKeys::new(config.tokens.jwt_secret.expose()))
 }
 
 /// Binds `address` for the setting `setting`, saying what to do when that fails.
@@ -93,6 +89,9 @@ impl Application {
         let transport = Transport::from_config(&state.config)?;
         let stop = CancellationToken::new();
         let mail_worker = worker::spawn(state.clone(), transport, stop.clone());
+        crate::webhooks::service::check_config(&state.config.webhooks)?;
+        let webhook_worker = crate::webhooks::worker::spawn(state.clone(), stop.clone())?;
+        spawn_pruner(&state, stop.clone());
         let mut builder = schema::builder();
         if state.metrics.is_enabled() {
             // Added first, it wraps the request limits: a field they refuse counts as an error.
@@ -116,7 +115,7 @@ impl Application {
         if let Some(metrics) = &metrics_listener {
             tracing::info!(address = %metrics.local_addr()?, "Prometheus metrics at http://{}/metrics", metrics.local_addr()?);
         }
-        Ok(Application { listener, port, metrics_listener, state, router, mail_worker, stop_worker: stop.drop_guard() })
+        Ok(Application { listener, port, metrics_listener, state, router, mail_worker, webhook_worker, stop_worker: stop.drop_guard() })
     }
 
     pub fn port(&self) -> u16 {
@@ -163,6 +162,9 @@ impl Application {
         if let Err(error) = self.mail_worker.await {
             tracing::error!(error = %error, "the mail worker ended abnormally");
         }
+        if let Err(error) = self.webhook_worker.await {
+            tracing::error!(error = %error, "the webhook worker ended abnormally");
+        }
         served
     }
 }
@@ -200,6 +202,29 @@ fn spawn_metrics_upkeep(state: AppState, stop: CancellationToken) {
             ticks = ticks.wrapping_add(1);
             if ticks.is_multiple_of(50) {
                 state.metrics.upkeep();
+            }
+        }
+    });
+}
+
+/// Prunes security events and webhook deliveries past SECURITY_EVENT_RETENTION:
+/// at start, then hourly. Every instance does it; deleting twice is harmless.
+fn spawn_pruner(state: &AppState, stop: CancellationToken) {
+    // Without the statement counter: background work must not disturb what tests count.
+    let mut db = state.db.clone();
+    db.set_metric_callback(|_| {});
+    let retention = state.config.events.security_event_retention;
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = every.tick() => {}
+            }
+            match crate::events::service::prune(&db, retention).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned security events and webhook deliveries past their retention"),
+                Err(error) => tracing::warn!(error = ?error, "pruning security events failed"),
             }
         }
     });

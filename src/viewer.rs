@@ -31,3 +31,28 @@ pub enum Auth {
     Invalid,
     Viewer(Viewer),
 }
+
+/// Where a change came from, as its security event records it: the client's
+/// address and user agent, and the staff member or admin acting on someone
+/// else's account. Resolvers build it from the request
+/// (`ContextExt::request_meta`) and pass it down to services.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Set by staff and admin operations only (`acting`): a user's own
+    /// actions have no actor.
+    pub actor_id: Option<String>,
+}
+
+impl RequestMeta {
+    /// For changes made outside any request (`tessera create-admin`).
+    pub fn none() -> RequestMeta {
+        RequestMeta::default()
+    }
+
+    /// The same request, made by staff or an admin acting on an account.
+    pub fn acting(self, actor: &Viewer) -> RequestMeta {
+        RequestMeta { actor_id: Some(actor.user_id.clone()), ..self }
+    }
+}

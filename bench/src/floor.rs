@@ -161,7 +161,7 @@ struct Floor {
 /// settings (environment) as the Tessera server it is compared with.
 pub async fn serve(kind: Kind, listen: SocketAddr) -> anyhow::Result<()> {
     let config = tessera::config::Config::resolve(tessera::config::Settings::defaults())?;
-    let keys = tessera::startup::token_keys(&config)?;
+    let keys = tessera::security::jwt::TokenKeys::load(&config)?;
     let pool = match kind {
         Kind::OneSelect | Kind::HundredRows => Some(open_pool(config.database.url.expose()).await?),
         _ => None,

@@ -7,10 +7,14 @@ use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTr
 use crate::accounts::recovery;
 use crate::accounts::uniqueness::{check_taken, taken_from_violation};
 use crate::accounts::validate::{self, Email, PhoneNumber, Username};
+use crate::entities::security_event::SecurityEventType;
 use crate::entities::{subscription_plan, user};
 use crate::error::{AppError, Problems, ServiceResult, UserErrorCode};
+use crate::events::service::{self as events, Event};
 use crate::patch::{apply, blank_clears};
 use crate::state::AppState;
+use crate::viewer::RequestMeta;
+use crate::webhooks::service::{self as webhooks, Webhook};
 
 /// Undefined leaves a field alone; Null clears it (where it can be cleared).
 pub struct AccountChanges {
@@ -30,7 +34,7 @@ pub struct AccountUpdate {
     pub email_changed: bool,
 }
 
-pub async fn update_account(state: &AppState, user_id: &str, changes: AccountChanges) -> ServiceResult<AccountUpdate> {
+pub async fn update_account(state: &AppState, user_id: &str, changes: AccountChanges, meta: &RequestMeta) -> ServiceResult<AccountUpdate> {
     let current = user::Entity::find_by_id(user_id.to_owned()).one(&state.db).await?.ok_or(AppError::Unauthenticated)?;
     let mut problems = Problems::default();
 
@@ -135,6 +139,17 @@ pub async fn update_account(state: &AppState, user_id: &str, changes: AccountCha
     // The confirmation mail to the new address commits with the change.
     if send_confirmation {
         recovery::queue_email_confirmation(&txn, state, &user).await?;
+    }
+    // Other services hear about the fields they keep (user.updated); an
+    // address change is a security event too.
+    let changed = webhooks::changed_fields(&current, &user);
+    let update = (!changed.is_empty()).then_some(Webhook::UserUpdated(&user, changed));
+    if email_changed {
+        let mut event = Event::new(SecurityEventType::EmailChanged, &user.id);
+        event.webhooks.extend(update);
+        events::record(&txn, state, meta, event).await?;
+    } else if let Some(update) = &update {
+        webhooks::enqueue(&txn, &state.config.webhooks, update).await?;
     }
     txn.commit().await.map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?;
     if send_confirmation {

@@ -83,7 +83,7 @@ impl AccountMutation {
             subscription_plan_id: input.subscription_plan_id.map_value(|id| id.0),
         };
         into_payload(
-            account::update_account(ctx.state(), &viewer.user_id, changes).await,
+            account::update_account(ctx.state(), &viewer.user_id, changes, &ctx.request_meta()).await,
             |updated| UpdateAccountPayload { user: Some(User::new(updated.user)), user_errors: vec![] },
             |user_errors| UpdateAccountPayload { user: None, user_errors },
         )

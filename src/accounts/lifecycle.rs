@@ -7,10 +7,14 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryO
 
 use crate::db::begin_write;
 use crate::entities::enums::{AccountStatus, Role};
+use crate::entities::security_event::SecurityEventType;
 use crate::entities::{profile, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
+use crate::events::service::{self as events, Event};
 use crate::sessions::service as sessions;
 use crate::state::AppState;
+use crate::viewer::RequestMeta;
+use crate::webhooks::service::Webhook;
 
 /// What is left to do once a user's rows are gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +54,7 @@ pub async fn ensure_admin_remains(txn: &DatabaseTransaction, user_id: &str, fiel
 
 /// The user deactivates their own account: status DEACTIVATED and every
 /// session ends at once. Only staff or an admin can make it ACTIVE again.
-pub async fn deactivate(state: &AppState, user_id: &str) -> ServiceResult<()> {
+pub async fn deactivate(state: &AppState, user_id: &str, meta: &RequestMeta) -> ServiceResult<()> {
     let txn = begin_write(&state.db).await?;
     ensure_admin_remains(&txn, user_id, &[]).await?;
     let updated = user::Entity::update_many()
@@ -63,20 +67,25 @@ pub async fn deactivate(state: &AppState, user_id: &str) -> ServiceResult<()> {
         // Deleted since this request was authenticated.
         return Err(AppError::Unauthenticated.into());
     }
-    sessions::revoke_all(&txn, user_id, None).await?;
+    let revoked = sessions::revoke_all(&txn, user_id, None).await?;
+    let user = user::Entity::find_by_id(user_id).one(&txn).await?.ok_or(AppError::Unauthenticated)?;
+    let event = Event::new(SecurityEventType::AccountDeactivated, user_id)
+        .detail(format!("every session ended ({revoked})"))
+        .webhook(Webhook::StatusChanged(&user));
+    events::record(&txn, state, meta, event).await?;
     txn.commit().await?;
     Ok(())
 }
 
 /// The user deletes their own account, proving it with their password.
-pub async fn delete_account(state: &AppState, user_id: &str, password: &str) -> ServiceResult<DeletedUser> {
+pub async fn delete_account(state: &AppState, user_id: &str, password: &str, meta: &RequestMeta) -> ServiceResult<DeletedUser> {
     let hash: Option<String> =
         user::Entity::find_by_id(user_id).select_only().column(user::Column::PasswordHash).into_tuple().one(&state.db).await?;
     let Some(hash) = hash else { return Err(AppError::Unauthenticated.into()) };
     if !state.passwords.verify(password, Some(&hash)).await? {
         return Err(ServiceError::one(&["password"], UserErrorCode::InvalidCredentials, "The password is wrong."));
     }
-    delete_user(state, user_id, &[]).await?.ok_or_else(|| AppError::Unauthenticated.into())
+    delete_user(state, user_id, &[], meta).await?.ok_or_else(|| AppError::Unauthenticated.into())
 }
 
 /// Deletes a user and everything they own, in one transaction; `None` when
@@ -88,13 +97,23 @@ pub async fn delete_account(state: &AppState, user_id: &str, password: &str) -> 
 /// those tables references it `ON DELETE CASCADE` (SQLite runs with
 /// `foreign_keys` on), so the database itself guarantees nothing is left
 /// behind, whichever table is added next. Email, username and phone number
-/// are free again once this commits.
-pub async fn delete_user(state: &AppState, user_id: &str, field: &[&str]) -> ServiceResult<Option<DeletedUser>> {
+/// are free again once this commits. Its security events stay, with their
+/// user id set to null; the ACCOUNT_DELETED event names the id in its detail,
+/// and other services hear `user.deleted`.
+pub async fn delete_user(state: &AppState, user_id: &str, field: &[&str], meta: &RequestMeta) -> ServiceResult<Option<DeletedUser>> {
     let txn = begin_write(&state.db).await?;
     ensure_admin_remains(&txn, user_id, field).await?;
     // Read inside the transaction: a picture set a moment ago is not missed.
     let display_pic_key: Option<Option<String>> =
         profile::Entity::find_by_id(user_id).select_only().column(profile::Column::DisplayPicKey).into_tuple().one(&txn).await?;
+    let exists = user::Entity::find_by_id(user_id).select_only().column(user::Column::Id).into_tuple::<String>().one(&txn).await?.is_some();
+    if !exists {
+        return Ok(None);
+    }
+    // Recorded first, while the user still exists; deleting them sets its user_id to null.
+    let event =
+        Event::new(SecurityEventType::AccountDeleted, user_id).detail(format!("user {user_id}")).webhook(Webhook::UserDeleted(user_id));
+    events::record(&txn, state, meta, event).await?;
     let deleted = user::Entity::delete_by_id(user_id).exec(&txn).await?;
     if deleted.rows_affected == 0 {
         return Ok(None);

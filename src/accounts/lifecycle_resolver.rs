@@ -32,7 +32,7 @@ impl LifecycleMutation {
     async fn deactivate_account(&self, ctx: &Context<'_>) -> async_graphql::Result<DeactivateAccountPayload> {
         let viewer = ctx.viewer().gql()?;
         into_payload(
-            lifecycle::deactivate(ctx.state(), &viewer.user_id).await,
+            lifecycle::deactivate(ctx.state(), &viewer.user_id, &ctx.request_meta()).await,
             |()| DeactivateAccountPayload { success: true, user_errors: vec![] },
             |user_errors| DeactivateAccountPayload { success: false, user_errors },
         )
@@ -46,7 +46,7 @@ impl LifecycleMutation {
     ) -> async_graphql::Result<DeleteAccountPayload> {
         let viewer = ctx.viewer().gql()?;
         into_payload(
-            lifecycle::delete_account(ctx.state(), &viewer.user_id, &password).await,
+            lifecycle::delete_account(ctx.state(), &viewer.user_id, &password, &ctx.request_meta()).await,
             |deleted| DeleteAccountPayload { deleted_user_id: Some(ID(deleted.id)), user_errors: vec![] },
             |user_errors| DeleteAccountPayload { deleted_user_id: None, user_errors },
         )

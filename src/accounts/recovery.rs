@@ -14,14 +14,17 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Transactio
 use crate::accounts::email_tokens::{self, Found, Purpose};
 use crate::accounts::password;
 use crate::entities::enums::AccountStatus;
+use crate::entities::security_event::SecurityEventType;
 use crate::entities::{email_token, user};
 use crate::error::{AppError, Problems, ServiceError, ServiceResult, UserErrorCode};
+use crate::events::service::{self as events, Event};
 use crate::mail::outbox;
 use crate::mail::templates::{self, PasswordChange, CONFIRM_EMAIL_PATH, RESET_PASSWORD_PATH};
 use crate::ratelimit;
 use crate::sessions::service as sessions;
 use crate::state::AppState;
-use crate::viewer::Viewer;
+use crate::viewer::{RequestMeta, Viewer};
+use crate::webhooks::service::Webhook;
 
 /// Whether another mail may go to this address now: at most
 /// MAIL_PER_ADDRESS_PER_MINUTE (one) a minute and MAIL_PER_ADDRESS_PER_HOUR an hour, counted in the database so every
@@ -85,7 +88,7 @@ fn already_confirmed() -> ServiceError {
 
 /// Confirms the address a confirmation token was mailed to, if it is still
 /// the account's address.
-pub async fn confirm_email(state: &AppState, presented: &str) -> ServiceResult<user::Model> {
+pub async fn confirm_email(state: &AppState, presented: &str, meta: &RequestMeta) -> ServiceResult<user::Model> {
     let (token, used) = match email_tokens::find(&state.db, presented, Purpose::ConfirmEmail).await? {
         Found::Live(token) => (token, false),
         Found::Used(token) => (token, true),
@@ -125,8 +128,11 @@ pub async fn confirm_email(state: &AppState, presented: &str) -> ServiceResult<u
         txn.rollback().await?;
         return Err(invalid_confirmation());
     }
+    let user = user::Model { email_confirmed: true, updated_at: now, ..user };
+    let event = Event::new(SecurityEventType::EmailConfirmed, &user.id).webhook(Webhook::EmailConfirmed(&user));
+    events::record(&txn, state, meta, event).await?;
     txn.commit().await?;
-    Ok(user::Model { email_confirmed: true, updated_at: now, ..user })
+    Ok(user)
 }
 
 /// The ACTIVE account with this address, if any.
@@ -167,16 +173,16 @@ async fn resend_confirmation_now(state: &AppState, email: &str) -> Result<(), Ap
 /// Starts, in the background, a reset mail for an ACTIVE account with this
 /// address; nothing for any other address (deactivated and suspended
 /// accounts included).
-pub fn request_password_reset(state: &AppState, email: &str) {
+pub fn request_password_reset(state: &AppState, email: &str, meta: RequestMeta) {
     let (task_state, email) = (state.clone(), email.to_owned());
     state.spawn_background(async move {
-        if let Err(error) = request_password_reset_now(&task_state, &email).await {
+        if let Err(error) = request_password_reset_now(&task_state, &email, &meta).await {
             tracing::error!(error = ?error, "requestPasswordReset failed");
         }
     });
 }
 
-async fn request_password_reset_now(state: &AppState, email: &str) -> Result<(), AppError> {
+async fn request_password_reset_now(state: &AppState, email: &str, meta: &RequestMeta) -> Result<(), AppError> {
     if !mail_allowed(state, email).await? {
         return Ok(());
     }
@@ -185,6 +191,7 @@ async fn request_password_reset_now(state: &AppState, email: &str) -> Result<(),
     };
     let txn = state.db.begin().await?;
     queue_password_reset(&txn, state, &user).await?;
+    events::record(&txn, state, meta, Event::new(SecurityEventType::PasswordResetRequested, &user.id)).await?;
     txn.commit().await?;
     state.mail_queued();
     Ok(())
@@ -211,7 +218,7 @@ const INVALID_RESET: &str = "This password-reset link is not valid any more: ask
 
 /// Sets a new password with a reset token, spends the token, ends every
 /// session of the user and mails them a notice.
-pub async fn reset_password(state: &AppState, presented: &str, new_password: &str) -> ServiceResult<()> {
+pub async fn reset_password(state: &AppState, presented: &str, new_password: &str, meta: &RequestMeta) -> ServiceResult<()> {
     let live = live_reset_token(state, presented).await?;
     let mut problems = Problems::default();
     if live.is_none() {
@@ -230,8 +237,13 @@ pub async fn reset_password(state: &AppState, presented: &str, new_password: &st
         return Err(ServiceError::one(&["input", "token"], UserErrorCode::InvalidToken, INVALID_RESET));
     }
     set_password_hash(&txn, &user.id, hash).await?;
-    sessions::revoke_all(&txn, &user.id, None).await?;
+    let revoked = sessions::revoke_all(&txn, &user.id, None).await?;
     queue_password_changed(&txn, state, &user, PasswordChange::Reset).await?;
+    let event = Event::new(SecurityEventType::PasswordReset, &user.id)
+        .detail(format!("every session ended ({revoked})"))
+        .webhook(Webhook::PasswordChanged(&user))
+        .webhook(Webhook::SessionsRevokedAll(&user));
+    events::record(&txn, state, meta, event).await?;
     txn.commit().await?;
     state.mail_queued();
     Ok(())
@@ -240,7 +252,13 @@ pub async fn reset_password(state: &AppState, presented: &str, new_password: &st
 /// Changes the viewer's password after checking the current one; every other
 /// session ends, this one stays; outstanding reset links stop working; a
 /// notice is mailed.
-pub async fn change_password(state: &AppState, viewer: &Viewer, current: &str, new_password: &str) -> ServiceResult<()> {
+pub async fn change_password(
+    state: &AppState,
+    viewer: &Viewer,
+    current: &str,
+    new_password: &str,
+    meta: &RequestMeta,
+) -> ServiceResult<()> {
     let user = user::Entity::find_by_id(viewer.user_id.clone()).one(&state.db).await?.ok_or(AppError::Unauthenticated)?;
     let mut problems = Problems::default();
     if !state.passwords.verify(current, Some(&user.password_hash)).await? {
@@ -253,9 +271,13 @@ pub async fn change_password(state: &AppState, viewer: &Viewer, current: &str, n
     let hash = state.passwords.hash(new_password).await?;
     let txn = state.db.begin().await?;
     set_password_hash(&txn, &user.id, hash).await?;
-    sessions::revoke_all(&txn, &user.id, Some(&viewer.session_id)).await?;
+    let revoked = sessions::revoke_all(&txn, &user.id, Some(&viewer.session_id)).await?;
     email_tokens::revoke(&txn, &user.id, Purpose::ResetPassword).await?;
     queue_password_changed(&txn, state, &user, PasswordChange::Changed).await?;
+    let event = Event::new(SecurityEventType::PasswordChanged, &user.id)
+        .detail(format!("other sessions ended ({revoked})"))
+        .webhook(Webhook::PasswordChanged(&user));
+    events::record(&txn, state, meta, event).await?;
     txn.commit().await?;
     state.mail_queued();
     Ok(())

@@ -95,7 +95,7 @@ impl RecoveryMutation {
     ) -> async_graphql::Result<ChangePasswordPayload> {
         let viewer = ctx.viewer().gql()?;
         into_payload(
-            recovery::change_password(ctx.state(), viewer, &input.current_password, &input.new_password).await,
+            recovery::change_password(ctx.state(), viewer, &input.current_password, &input.new_password, &ctx.request_meta()).await,
             |()| ChangePasswordPayload { success: true, user_errors: vec![] },
             |user_errors| ChangePasswordPayload { success: false, user_errors },
         )
@@ -107,7 +107,7 @@ impl RecoveryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account's email address, compared ignoring case.")] email: String,
     ) -> RequestPasswordResetPayload {
-        recovery::request_password_reset(ctx.state(), &email);
+        recovery::request_password_reset(ctx.state(), &email, ctx.request_meta());
         RequestPasswordResetPayload { success: true }
     }
 
@@ -118,7 +118,7 @@ impl RecoveryMutation {
         #[graphql(desc = "The token from the email and the new password.")] input: ResetPasswordInput,
     ) -> async_graphql::Result<ResetPasswordPayload> {
         into_payload(
-            recovery::reset_password(ctx.state(), &input.token, &input.new_password).await,
+            recovery::reset_password(ctx.state(), &input.token, &input.new_password, &ctx.request_meta()).await,
             |()| ResetPasswordPayload { success: true, user_errors: vec![] },
             |user_errors| ResetPasswordPayload { success: false, user_errors },
         )
@@ -131,7 +131,7 @@ impl RecoveryMutation {
         #[graphql(desc = "The token from the confirmation link.")] token: String,
     ) -> async_graphql::Result<ConfirmEmailPayload> {
         into_payload(
-            recovery::confirm_email(ctx.state(), &token).await,
+            recovery::confirm_email(ctx.state(), &token, &ctx.request_meta()).await,
             |user| ConfirmEmailPayload { user: Some(User::for_owner(user)), user_errors: vec![] },
             |user_errors| ConfirmEmailPayload { user: None, user_errors },
         )

@@ -4,27 +4,51 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 
+use crate::db::begin_write;
 use crate::entities::enums::AccountStatus;
+use crate::entities::security_event::SecurityEventType;
 use crate::entities::user;
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
+use crate::events::service::{self as events, Event};
 use crate::ratelimit;
 use crate::sessions::service::{self as sessions, IssuedTokens};
 use crate::state::AppState;
 use crate::telemetry::metrics::SigninOutcome;
+use crate::viewer::RequestMeta;
 
 fn invalid_credentials() -> ServiceError {
     ServiceError::one(&[], UserErrorCode::InvalidCredentials, "Wrong login or password.")
 }
 
+/// Counts a failed signin against `bucket` and records it, with the lockout
+/// when this failure is the one that reaches the limit (so a lockout is
+/// recorded once, not once per refused attempt).
+async fn record_failure(state: &AppState, meta: &RequestMeta, user: Option<&user::Model>, bucket: &str) -> Result<(), AppError> {
+    let window = chrono::Duration::from_std(state.config.limits.signin_lockout_window).unwrap_or(chrono::Duration::minutes(15));
+    let limit = state.config.limits.signin_max_failures;
+    let txn = begin_write(&state.db).await?;
+    let count = ratelimit::hit_on(&txn, bucket, window).await?;
+    let event = |kind| match user {
+        Some(user) => Event::new(kind, &user.id),
+        None => Event::without_user(kind),
+    };
+    let reason = if user.is_some() { "wrong password" } else { "unknown login" };
+    events::record(&txn, state, meta, event(SecurityEventType::SigninFailed).detail(reason)).await?;
+    if count.count == limit {
+        let within = match window.num_seconds() {
+            seconds if seconds % 60 == 0 => format!("{}m", seconds / 60),
+            seconds => format!("{seconds}s"),
+        };
+        let detail = format!("{limit} failed signins within {within}; {reason}");
+        events::record(&txn, state, meta, event(SecurityEventType::AccountLocked).detail(detail)).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Checks a login and password and starts a session.
-pub async fn signin(
-    state: &AppState,
-    login: &str,
-    password: &str,
-    user_agent: Option<String>,
-    ip: Option<String>,
-) -> ServiceResult<(user::Model, IssuedTokens)> {
-    let outcome = attempt(state, login, password, user_agent, ip).await;
+pub async fn signin(state: &AppState, login: &str, password: &str, meta: &RequestMeta) -> ServiceResult<(user::Model, IssuedTokens)> {
+    let outcome = attempt(state, login, password, meta).await;
     let counted = match &outcome {
         Ok(_) => Some(SigninOutcome::Success),
         Err(ServiceError::App(AppError::RateLimited { .. })) => Some(SigninOutcome::Locked),
@@ -41,13 +65,7 @@ pub async fn signin(
     outcome
 }
 
-async fn attempt(
-    state: &AppState,
-    login: &str,
-    password: &str,
-    user_agent: Option<String>,
-    ip: Option<String>,
-) -> ServiceResult<(user::Model, IssuedTokens)> {
+async fn attempt(state: &AppState, login: &str, password: &str, meta: &RequestMeta) -> ServiceResult<(user::Model, IssuedTokens)> {
     let login = login.trim().to_lowercase();
     let found = if login.is_empty() {
         None
@@ -72,27 +90,33 @@ async fn attempt(
     let matches = state.passwords.verify(password, found.as_ref().map(|u| u.password_hash.as_str())).await?;
     let user = match found {
         Some(user) if matches => user,
-        _ => {
-            let window = chrono::Duration::from_std(state.config.limits.signin_lockout_window).unwrap_or(chrono::Duration::minutes(15));
-            ratelimit::hit(state, &failures, window).await?;
+        found => {
+            record_failure(state, meta, found.as_ref(), &failures).await?;
             return Err(invalid_credentials());
         }
     };
     ratelimit::clear(state, &failures).await?;
     // Status is told only to someone who knows the password.
-    match user.status {
-        AccountStatus::Active => {}
-        AccountStatus::Deactivated => return Err(ServiceError::one(&[], UserErrorCode::AccountInactive, "This account is deactivated.")),
-        AccountStatus::Suspended => return Err(ServiceError::one(&[], UserErrorCode::AccountSuspended, "This account is suspended.")),
+    let refused = match user.status {
+        AccountStatus::Active => None,
+        AccountStatus::Deactivated => Some((UserErrorCode::AccountInactive, "This account is deactivated.", "account deactivated")),
+        AccountStatus::Suspended => Some((UserErrorCode::AccountSuspended, "This account is suspended.", "account suspended")),
+    };
+    if let Some((code, message, detail)) = refused {
+        let txn = state.db.begin().await?;
+        events::record(&txn, state, meta, Event::new(SecurityEventType::SigninFailed, &user.id).detail(detail)).await?;
+        txn.commit().await?;
+        return Err(ServiceError::one(&[], code, message));
     }
     let now = Utc::now();
     let txn = state.db.begin().await?;
-    let tokens = sessions::start(state, &txn, &user.id, user_agent, ip).await?;
+    let tokens = sessions::start(state, &txn, &user.id, meta.user_agent.clone(), meta.ip.clone()).await?;
     user::Entity::update_many()
         .col_expr(user::Column::LastLoginAt, Expr::value(now))
         .filter(user::Column::Id.eq(user.id.clone()))
         .exec(&txn)
         .await?;
+    events::record(&txn, state, meta, Event::new(SecurityEventType::Signin, &user.id)).await?;
     txn.commit().await?;
     let user = user::Model { last_login_at: Some(now), ..user };
     Ok((user, tokens))

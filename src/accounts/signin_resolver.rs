@@ -38,9 +38,8 @@ impl SigninMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The login and the password.")] input: SigninInput,
     ) -> async_graphql::Result<SigninPayload> {
-        let info = ctx.request_info();
         into_payload(
-            signin::signin(ctx.state(), &input.login, &input.password, info.user_agent.clone(), info.ip.clone()).await,
+            signin::signin(ctx.state(), &input.login, &input.password, &ctx.request_meta()).await,
             |(user, tokens)| SigninPayload { tokens: Some(tokens.into()), user: Some(User::for_owner(user)), user_errors: vec![] },
             |user_errors| SigninPayload { tokens: None, user: None, user_errors },
         )

@@ -1,16 +1,20 @@
 //! Signup, and `tessera create-admin`, which makes or promotes an admin by
 //! the same rules.
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::accounts::uniqueness::{check_taken, taken_from_violation};
 use crate::accounts::validate::{self, Email, PhoneNumber, Username};
 use crate::accounts::{password, recovery};
 use crate::entities::enums::{AccountStatus, AccountType, Role};
+use crate::entities::security_event::SecurityEventType;
 use crate::entities::{profile, user};
 use crate::error::{Problems, ServiceError, ServiceResult, UserErrorCode};
+use crate::events::service::{self as events, Event};
 use crate::media::service as media;
 use crate::state::AppState;
+use crate::viewer::RequestMeta;
+use crate::webhooks::service::Webhook;
 
 pub struct SignupData {
     pub email: String,
@@ -128,7 +132,7 @@ pub async fn insert_account(
 
 /// Creates an ACTIVE account with an unconfirmed email, and queues its
 /// confirmation mail in the same transaction.
-pub async fn signup(state: &AppState, mut data: SignupData) -> ServiceResult<user::Model> {
+pub async fn signup(state: &AppState, mut data: SignupData, meta: &RequestMeta) -> ServiceResult<user::Model> {
     let mut problems = Problems::default();
     let account = validate_signup(state, &data, &mut problems);
     if let Some(account) = &account {
@@ -161,6 +165,7 @@ pub async fn signup(state: &AppState, mut data: SignupData) -> ServiceResult<use
         if send_confirmation {
             recovery::queue_email_confirmation(&txn, state, &user).await?;
         }
+        events::record(&txn, state, meta, Event::new(SecurityEventType::Signup, &user.id).webhook(Webhook::UserCreated(&user))).await?;
         txn.commit().await.map_err(taken)?;
         Ok::<_, ServiceError>(user)
     }
@@ -205,18 +210,39 @@ pub async fn create_admin(state: &AppState, email: &str, username: Option<&str>,
     problems.check()?;
     let hash = state.passwords.hash(password_text).await?;
     let txn = state.db.begin().await?;
+    let meta = RequestMeta::none();
+    const BY: &str = "tessera create-admin";
     let admin = match existing {
         Some(existing) => {
+            let before = existing.clone();
             let mut active: user::ActiveModel = existing.into();
             active.role = Set(Role::Admin);
             active.status = Set(AccountStatus::Active);
             active.password_hash = Set(hash);
             active.updated_at = Set(Utc::now());
-            active.update(&txn).await?
+            let admin = active.update(&txn).await?;
+            if before.role != admin.role {
+                let detail = format!("{} -> {} ({BY})", before.role.to_value(), admin.role.to_value());
+                let event = Event::new(SecurityEventType::RoleChanged, &admin.id).detail(detail).webhook(Webhook::RoleChanged(&admin));
+                events::record(&txn, state, &meta, event).await?;
+            }
+            if before.status != admin.status {
+                let detail = format!("{} -> {} ({BY})", before.status.to_value(), admin.status.to_value());
+                let event = Event::new(SecurityEventType::StatusChanged, &admin.id).detail(detail).webhook(Webhook::StatusChanged(&admin));
+                events::record(&txn, state, &meta, event).await?;
+            }
+            let event = Event::new(SecurityEventType::PasswordChanged, &admin.id).detail(BY).webhook(Webhook::PasswordChanged(&admin));
+            events::record(&txn, state, &meta, event).await?;
+            admin
         }
         None => {
             account.role = Role::Admin;
-            insert_account(&txn, &account, hash, None).await.map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?
+            let admin = insert_account(&txn, &account, hash, None)
+                .await
+                .map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?;
+            let event = Event::new(SecurityEventType::Signup, &admin.id).detail(BY).webhook(Webhook::UserCreated(&admin));
+            events::record(&txn, state, &meta, event).await?;
+            admin
         }
     };
     txn.commit().await?;

@@ -70,7 +70,7 @@ impl SignupMutation {
             },
         };
         into_payload(
-            signup::signup(state, data).await,
+            signup::signup(state, data, &ctx.request_meta()).await,
             |user| SignupPayload { user: Some(User::for_owner(user)), user_errors: vec![] },
             |user_errors| SignupPayload { user: None, user_errors },
         )

@@ -128,8 +128,8 @@ impl AdminMutation {
         #[graphql(desc = "The user to change.")] user_id: ID,
         #[graphql(desc = "The new role.")] role: Role,
     ) -> async_graphql::Result<AdminUserPayload> {
-        ctx.admin().gql()?;
-        user_payload(service::set_role(ctx.state(), &user_id, role).await)
+        let actor = ctx.admin().gql()?;
+        user_payload(service::set_role(ctx.state(), &user_id, role, &ctx.request_meta().acting(actor)).await)
     }
 
     /// Staff and admins. SUSPENDED or DEACTIVATED ends every session of that user; ACTIVE lets them sign in again.
@@ -141,7 +141,7 @@ impl AdminMutation {
         #[graphql(desc = "The new status.")] status: AccountStatus,
     ) -> async_graphql::Result<AdminUserPayload> {
         let actor = ctx.staff().gql()?;
-        user_payload(service::set_status(ctx.state(), actor, &user_id, status).await)
+        user_payload(service::set_status(ctx.state(), actor, &user_id, status, &ctx.request_meta().acting(actor)).await)
     }
 
     /// Admins only. Deletes the user and everything they own; the last active admin cannot be deleted.
@@ -150,9 +150,9 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The user to delete.")] user_id: ID,
     ) -> async_graphql::Result<DeleteUserPayload> {
-        ctx.admin().gql()?;
+        let actor = ctx.admin().gql()?;
         into_payload(
-            service::delete_user(ctx.state(), &user_id).await,
+            service::delete_user(ctx.state(), &user_id, &ctx.request_meta().acting(actor)).await,
             |deleted| DeleteUserPayload { deleted_user_id: Some(ID(deleted.id)), user_errors: vec![] },
             |user_errors| DeleteUserPayload { deleted_user_id: None, user_errors },
         )

@@ -1,17 +1,22 @@
 //! Staff and admin rules: the user list, roles, statuses, user deletion.
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::LikeExpr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+};
 
 use crate::accounts::lifecycle::{self, ensure_admin_remains, DeletedUser};
 use crate::db::begin_write;
 use crate::entities::enums::{AccountStatus, AccountType, Role};
+use crate::entities::security_event::SecurityEventType;
 use crate::entities::user;
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
+use crate::events::service::{self as events, Event};
 use crate::graphql::pagination::{decode_cursor, encode_cursor, invalid_cursor};
 use crate::sessions::service as sessions;
 use crate::state::AppState;
-use crate::viewer::Viewer;
+use crate::viewer::{RequestMeta, Viewer};
+use crate::webhooks::service::Webhook;
 
 // ---------------------------------------------------------------------------
 // The user list
@@ -124,7 +129,7 @@ fn unknown_user() -> ServiceError {
 }
 
 /// Admins only: gives a user a role. Demoting the last active admin is refused.
-pub async fn set_role(state: &AppState, user_id: &str, role: Role) -> ServiceResult<user::Model> {
+pub async fn set_role(state: &AppState, user_id: &str, role: Role, meta: &RequestMeta) -> ServiceResult<user::Model> {
     let txn = begin_write(&state.db).await?;
     if role != Role::Admin {
         ensure_admin_remains(&txn, user_id, &["role"]).await?;
@@ -135,10 +140,14 @@ pub async fn set_role(state: &AppState, user_id: &str, role: Role) -> ServiceRes
     if target.role == role {
         return Ok(target);
     }
+    let before = target.role;
     let mut active: user::ActiveModel = target.into();
     active.role = Set(role);
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
+    let detail = format!("{} -> {}", before.to_value(), role.to_value());
+    let event = Event::new(SecurityEventType::RoleChanged, &updated.id).detail(detail).webhook(Webhook::RoleChanged(&updated));
+    events::record(&txn, state, meta, event).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -146,7 +155,13 @@ pub async fn set_role(state: &AppState, user_id: &str, role: Role) -> ServiceRes
 /// Staff and admins: sets a user's status. Anything but ACTIVE ends every
 /// session of that user at once. Staff cannot change an admin's status, and
 /// the last active admin cannot be taken out.
-pub async fn set_status(state: &AppState, actor: &Viewer, user_id: &str, status: AccountStatus) -> ServiceResult<user::Model> {
+pub async fn set_status(
+    state: &AppState,
+    actor: &Viewer,
+    user_id: &str,
+    status: AccountStatus,
+    meta: &RequestMeta,
+) -> ServiceResult<user::Model> {
     let txn = begin_write(&state.db).await?;
     let Some(target) = user::Entity::find_by_id(user_id).one(&txn).await? else {
         return Err(unknown_user());
@@ -157,25 +172,31 @@ pub async fn set_status(state: &AppState, actor: &Viewer, user_id: &str, status:
     if status != AccountStatus::Active {
         ensure_admin_remains(&txn, user_id, &["status"]).await?;
     }
+    let revoked = if status != AccountStatus::Active { sessions::revoke_all(&txn, user_id, None).await? } else { 0 };
     let updated = if target.status == status {
         target
     } else {
+        let before = target.status;
         let mut active: user::ActiveModel = target.into();
         active.status = Set(status);
         active.updated_at = Set(Utc::now());
-        active.update(&txn).await?
+        let updated = active.update(&txn).await?;
+        let mut detail = format!("{} -> {}", before.to_value(), status.to_value());
+        if revoked > 0 {
+            detail.push_str(&format!("; sessions ended ({revoked})"));
+        }
+        let event = Event::new(SecurityEventType::StatusChanged, &updated.id).detail(detail).webhook(Webhook::StatusChanged(&updated));
+        events::record(&txn, state, meta, event).await?;
+        updated
     };
-    if status != AccountStatus::Active {
-        sessions::revoke_all(&txn, user_id, None).await?;
-    }
     txn.commit().await?;
     Ok(updated)
 }
 
 /// Admins only: deletes a user and everything they own (see
 /// `accounts::lifecycle::delete_user`).
-pub async fn delete_user(state: &AppState, user_id: &str) -> ServiceResult<DeletedUser> {
-    lifecycle::delete_user(state, user_id, &["userId"]).await?.ok_or_else(unknown_user)
+pub async fn delete_user(state: &AppState, user_id: &str, meta: &RequestMeta) -> ServiceResult<DeletedUser> {
+    lifecycle::delete_user(state, user_id, &["userId"], meta).await?.ok_or_else(unknown_user)
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ pub mod mail_outbox;
 pub mod profile;
 pub mod rate_limit;
 pub mod refresh_token;
+pub mod security_event;
 pub mod session;
 pub mod subscription_plan;
 pub mod user;
+pub mod webhook_delivery;

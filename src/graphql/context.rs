@@ -5,7 +5,7 @@ use async_graphql::{Context, Upload, UploadValue};
 use crate::entities::enums::Role;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::viewer::{Auth, Viewer};
+use crate::viewer::{Auth, RequestMeta, Viewer};
 
 /// Per-request facts that resolvers may need.
 #[derive(Debug, Clone)]
@@ -18,6 +18,9 @@ pub struct RequestInfo {
 pub trait ContextExt {
     fn state(&self) -> &AppState;
     fn request_info(&self) -> &RequestInfo;
+    /// Where the request comes from, for the security events a change records
+    /// (with no actor: staff and admin operations add theirs with `acting`).
+    fn request_meta(&self) -> RequestMeta;
     /// The signed-in viewer, or UNAUTHENTICATED.
     fn viewer(&self) -> Result<&Viewer, AppError>;
     /// The signed-in viewer if any.
@@ -37,6 +40,11 @@ impl ContextExt for Context<'_> {
 
     fn request_info(&self) -> &RequestInfo {
         self.data_unchecked::<RequestInfo>()
+    }
+
+    fn request_meta(&self) -> RequestMeta {
+        let info = self.request_info();
+        RequestMeta { ip: info.ip.clone(), user_agent: info.user_agent.as_deref().map(|ua| ua.chars().take(512).collect()), actor_id: None }
     }
 
     fn viewer(&self) -> Result<&Viewer, AppError> {

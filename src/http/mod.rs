@@ -1,4 +1,5 @@
-//! The HTTP surface: /graphql, GraphiQL's assets, /media/{key}, /healthz, /readyz.
+//! The HTTP surface: /graphql, GraphiQL's assets, /media/{key}, /healthz, /readyz,
+//! /.well-known/jwks.json and /.well-known/openid-configuration.
 /// Every error answer, GraphQL-shaped and coded.
 pub mod errors;
 /// GraphiQL's page and its files, compiled into the binary.
@@ -15,6 +16,8 @@ pub mod metrics;
 pub mod negotiation;
 /// /confirm-email and /reset-password: the pages behind the links in mails.
 pub mod pages;
+/// /.well-known/jwks.json and /.well-known/openid-configuration.
+pub mod well_known;
 
 use std::sync::Arc;
 
@@ -41,7 +44,15 @@ pub struct HttpState {
 }
 
 /// Every route pattern, as the metrics label them.
-const ROUTES: &[&str] = &["/graphql", "/graphiql/assets/{version}/{file}", "/media/{key}", "/healthz", "/readyz"];
+const ROUTES: &[&str] = &[
+    "/graphql",
+    "/graphiql/assets/{version}/{file}",
+    "/media/{key}",
+    "/healthz",
+    "/readyz",
+    "/.well-known/jwks.json",
+    "/.well-known/openid-configuration",
+];
 
 pub fn router(state: HttpState) -> Router {
     let cors = cors(&state.app.config.http.cors_allowed_origins.0);
@@ -50,7 +61,9 @@ pub fn router(state: HttpState) -> Router {
         .route(ROUTES[1], get(graphiql::asset))
         .route(ROUTES[2], get(media::get_media))
         .route(ROUTES[3], get(health::healthz))
-        .route(ROUTES[4], get(health::readyz));
+        .route(ROUTES[4], get(health::readyz))
+        .route(ROUTES[5], get(well_known::jwks))
+        .route(ROUTES[6], get(well_known::openid_configuration));
     if state.app.config.server.builtin_pages() {
         router = pages::routes(router);
     }

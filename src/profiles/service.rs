@@ -12,6 +12,7 @@ use crate::media::image_check::CheckedImage;
 use crate::media::service as media;
 use crate::patch::{self, apply};
 use crate::state::AppState;
+use crate::webhooks::service::{self as webhooks, Webhook};
 
 /// The most profiles one `profiles` query may ask for.
 pub const MAX_PROFILE_IDS: usize = 100;
@@ -159,7 +160,13 @@ pub async fn update_profile(state: &AppState, user_id: &str, changes: ProfileCha
         apply(full_name, |v| owner_row.full_name = Set(v));
         let owner = if name_changed {
             owner_row.updated_at = Set(now);
-            owner_row.update(&txn).await?
+            let updated = owner_row.update(&txn).await?;
+            // fullName is one of the fields other services keep.
+            let changed = webhooks::changed_fields(&owner, &updated);
+            if !changed.is_empty() {
+                webhooks::enqueue(&txn, &state.config.webhooks, &Webhook::UserUpdated(&updated, changed)).await?;
+            }
+            updated
         } else {
             owner.clone()
         };

@@ -1,14 +1,34 @@
-//! Access tokens: JWTs with HS256 pinned, and issuer, audience, type and
-//! expiry checked on every request.
-use chrono::{DateTime, Utc};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+//! Access tokens. By default they are signed with Ed25519 (`alg: EdDSA`,
+//! `kid` = the key's RFC 7638 thumbprint) and the public keys are published
+//! as a JWKS, so other services verify them without sharing a secret. With
+//! JWT_SECRET set they are HS256, as in the first releases. Every request
+//! checks the algorithm (pinned), the key, issuer, audience, type, expiry,
+//! not-before and issued-at.
+use std::path::{Path, PathBuf};
 
-const ISSUER: &str = "tessera";
-const AUDIENCE: &str = "tessera-api";
+use anyhow::Context;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, KeypairBytes};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+
+/// The `aud` of every access token. Stable: services verifying tokens check it.
+pub const AUDIENCE: &str = "tessera-api";
 const ACCESS_TYPE: &str = "access";
-/// Clock skew tolerated between instances.
-const LEEWAY_SECS: u64 = 5;
+/// The JOSE header `typ` of access tokens (RFC 9068).
+const HEADER_TYPE: &str = "at+jwt";
+/// Clock skew tolerated between instances for `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECS: u64 = 5;
+const _: () = assert!(LEEWAY_SECS <= 60, "the clock leeway must stay small");
+/// The key generated into DATA_DIR when JWT_SIGNING_KEYS is unset.
+pub const GENERATED_KEY_FILE: &str = "jwt_signing_key.pem";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -24,22 +44,203 @@ pub struct AccessClaims {
     pub typ: String,
 }
 
+/// A key that verifies tokens, and the `kid` tokens name it by (None for HS256).
+#[derive(Clone)]
+struct VerifyingEntry {
+    kid: Option<String>,
+    key: DecodingKey,
+}
+
 #[derive(Clone)]
 pub struct TokenKeys {
+    algorithm: Algorithm,
+    issuer: String,
+    header: Header,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    verifying: Vec<VerifyingEntry>,
     validation: Validation,
+    /// The public keys as a JWK Set (empty with HS256: a shared secret is never published).
+    jwks: serde_json::Value,
+}
+
+/// An Ed25519 key read from a PEM file: a private key signs and verifies, a
+/// public key (an old key kept a while after rotation) only verifies.
+pub enum KeyFile {
+    Private(SigningKey),
+    Public(VerifyingKey),
+}
+
+impl KeyFile {
+    fn verifying_key(&self) -> VerifyingKey {
+        match self {
+            KeyFile::Private(key) => key.verifying_key(),
+            KeyFile::Public(key) => *key,
+        }
+    }
+}
+
+/// The RFC 7638 thumbprint of an Ed25519 public key: the `kid` of its tokens.
+pub fn kid_of(key: &VerifyingKey) -> String {
+    let x = URL_SAFE_NO_PAD.encode(key.as_bytes());
+    // The required members in lexicographic order, no whitespace (RFC 7638 section 3).
+    URL_SAFE_NO_PAD.encode(Sha256::digest(format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#)))
+}
+
+/// A new Ed25519 private key as PKCS#8 v1 PEM (what `openssl genpkey
+/// -algorithm ed25519` writes; OpenSSL and Python's cryptography refuse the
+/// v2 form that ed25519-dalek writes by default).
+pub fn generate_key_pem() -> String {
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    KeypairBytes { secret_key: key.to_bytes(), public_key: None }
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("a 32-byte key always encodes")
+        .to_string()
+}
+
+/// Reads an Ed25519 key from a PKCS#8 private-key PEM or an SPKI public-key PEM.
+pub fn read_key(path: &Path) -> anyhow::Result<KeyFile> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the key file {}", path.display()))?;
+    if let Ok(key) = SigningKey::from_pkcs8_pem(&text) {
+        return Ok(KeyFile::Private(key));
+    }
+    if let Ok(key) = VerifyingKey::from_public_key_pem(&text) {
+        return Ok(KeyFile::Public(key));
+    }
+    anyhow::bail!(
+        "{} is not an Ed25519 key in PEM (PKCS#8 private key or SPKI public key); make one with `openssl genpkey -algorithm ed25519`",
+        path.display()
+    )
+}
+
+/// The key in DATA_DIR/jwt_signing_key.pem, created (0600) on first use.
+fn generated_key(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    let path = data_dir.join(GENERATED_KEY_FILE);
+    if path.exists() {
+        return Ok(path);
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(generate_key_pem().as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            file.sync_all().ok();
+            tracing::warn!(
+                path = %path.display(),
+                "JWT_SIGNING_KEYS is not set: generated an Ed25519 signing key and stored it; in production give every instance the same key with JWT_SIGNING_KEYS"
+            );
+            Ok(path)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(path),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+fn validation(algorithm: Algorithm, issuer: &str) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm];
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation
 }
 
 impl TokenKeys {
-    pub fn new(secret: &[u8]) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
-        validation.leeway = LEEWAY_SECS;
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        TokenKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+    /// The keys the settings name: HS256 with JWT_SECRET, else the Ed25519
+    /// keys of JWT_SIGNING_KEYS, else the one generated into DATA_DIR. The
+    /// issuer is PUBLIC_URL.
+    pub fn load(config: &Config) -> anyhow::Result<TokenKeys> {
+        let issuer = config.server.public_url();
+        if let Some(secret) = &config.tokens.jwt_secret {
+            return Ok(TokenKeys::hs256(secret.expose(), &issuer));
+        }
+        let paths = match config.tokens.signing_keys.as_slice() {
+            [] => vec![generated_key(&config.server.data_dir)?],
+            given => given.to_vec(),
+        };
+        let keys = paths.iter().map(|p| read_key(p).context("JWT_SIGNING_KEYS")).collect::<anyhow::Result<Vec<_>>>()?;
+        TokenKeys::ed25519(keys, &issuer)
+    }
+
+    /// HS256 with a shared secret.
+    pub fn hs256(secret: &[u8], issuer: &str) -> TokenKeys {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(HEADER_TYPE.into());
+        TokenKeys {
+            algorithm: Algorithm::HS256,
+            issuer: issuer.to_owned(),
+            header,
+            encoding: EncodingKey::from_secret(secret),
+            verifying: vec![VerifyingEntry { kid: None, key: DecodingKey::from_secret(secret) }],
+            validation: validation(Algorithm::HS256, issuer),
+            jwks: serde_json::json!({ "keys": [] }),
+        }
+    }
+
+    /// EdDSA: the first key signs (it must be a private key), every key verifies.
+    pub fn ed25519(keys: Vec<KeyFile>, issuer: &str) -> anyhow::Result<TokenKeys> {
+        let Some(KeyFile::Private(signer)) = keys.first() else {
+            anyhow::bail!("JWT_SIGNING_KEYS: the first key signs, so it must be a private key");
+        };
+        let der = KeypairBytes { secret_key: signer.to_bytes(), public_key: None }.to_pkcs8_der().context("encoding the signing key")?;
+        let encoding = EncodingKey::from_ed_der(der.as_bytes());
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid_of(&signer.verifying_key()));
+        header.typ = Some(HEADER_TYPE.into());
+        let mut verifying = Vec::new();
+        let mut published = Vec::new();
+        for key in &keys {
+            let public = key.verifying_key();
+            let kid = kid_of(&public);
+            if verifying.iter().any(|v: &VerifyingEntry| v.kid.as_deref() == Some(kid.as_str())) {
+                continue;
+            }
+            // jsonwebtoken takes the raw 32-byte public key here, not SPKI DER.
+            verifying.push(VerifyingEntry { kid: Some(kid.clone()), key: DecodingKey::from_ed_der(public.as_bytes()) });
+            published.push(serde_json::json!({
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": URL_SAFE_NO_PAD.encode(public.as_bytes()),
+                "kid": kid,
+                "alg": "EdDSA",
+                "use": "sig",
+            }));
+        }
+        Ok(TokenKeys {
+            algorithm: Algorithm::EdDSA,
+            issuer: issuer.to_owned(),
+            header,
+            encoding,
+            verifying,
+            validation: validation(Algorithm::EdDSA, issuer),
+            jwks: serde_json::json!({ "keys": published }),
+        })
+    }
+
+    /// "EdDSA" or "HS256".
+    pub fn algorithm_name(&self) -> &'static str {
+        match self.algorithm {
+            Algorithm::EdDSA => "EdDSA",
+            _ => "HS256",
+        }
+    }
+
+    /// The `iss` of every token: PUBLIC_URL.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The public keys as a JWK Set, for /.well-known/jwks.json.
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
     }
 
     pub fn issue_access(&self, user_id: &str, session_id: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> String {
@@ -49,18 +250,32 @@ impl TokenKeys {
             exp: expires.timestamp(),
             iat: now.timestamp(),
             jti: uuid::Uuid::new_v4().to_string(),
-            iss: ISSUER.to_owned(),
+            iss: self.issuer.clone(),
             aud: AUDIENCE.to_owned(),
             typ: ACCESS_TYPE.to_owned(),
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
+        encode(&self.header, &claims, &self.encoding).expect("signing with a loaded key cannot fail")
     }
 
-    /// Checks signature, algorithm, expiry, issuer, audience and type. The
+    /// Checks the algorithm, the key (by `kid` for EdDSA), the signature,
+    /// expiry, not-before, issued-at, issuer, audience and type. The
     /// session's liveness is checked by the caller against the database.
     pub fn verify_access(&self, token: &str) -> Option<AccessClaims> {
-        let data = decode::<AccessClaims>(token, &self.decoding, &self.validation).ok()?;
-        (data.claims.typ == ACCESS_TYPE).then_some(data.claims)
+        let header = decode_header(token).ok()?;
+        if header.alg != self.algorithm {
+            return None;
+        }
+        let entry = match self.algorithm {
+            Algorithm::EdDSA => {
+                let kid = header.kid.as_deref()?;
+                self.verifying.iter().find(|v| v.kid.as_deref() == Some(kid))?
+            }
+            _ => self.verifying.first()?,
+        };
+        let claims = decode::<AccessClaims>(token, &entry.key, &self.validation).ok()?.claims;
+        // jsonwebtoken does not look at iat; a token "issued" in the future was not issued by us.
+        let latest = Utc::now().timestamp() + LEEWAY_SECS as i64;
+        (claims.typ == ACCESS_TYPE && claims.iat <= latest).then_some(claims)
     }
 }
 
@@ -79,18 +294,66 @@ pub fn from_authorization_header(value: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    const ISSUER: &str = "https://id.example";
+
+    fn ed_keys(count: usize) -> Vec<SigningKey> {
+        (0..count).map(|_| SigningKey::from_pkcs8_pem(&generate_key_pem()).unwrap()).collect()
+    }
+
     #[test]
-    fn round_trip_and_tampering() {
-        let keys = TokenKeys::new(&[7u8; 32]);
+    fn hs256_round_trip_and_tampering() {
+        let keys = TokenKeys::hs256(&[7u8; 32], ISSUER);
         let now = Utc::now();
         let token = keys.issue_access("u1", "s1", now, now + chrono::Duration::minutes(15));
         let claims = keys.verify_access(&token).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u1", "s1"));
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str(), claims.iss.as_str()), ("u1", "s1", ISSUER));
 
-        let other = TokenKeys::new(&[8u8; 32]);
+        let other = TokenKeys::hs256(&[8u8; 32], ISSUER);
         assert!(other.verify_access(&token).is_none());
+        assert!(TokenKeys::hs256(&[7u8; 32], "https://other.example").verify_access(&token).is_none());
         let expired = keys.issue_access("u1", "s1", now - chrono::Duration::hours(2), now - chrono::Duration::hours(1));
         assert!(keys.verify_access(&expired).is_none());
+        assert_eq!(keys.jwks()["keys"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn eddsa_tokens_name_their_key_and_verify_with_any_configured_key() {
+        let [new, old] = <[SigningKey; 2]>::try_from(ed_keys(2)).ok().unwrap();
+        let now = Utc::now();
+        let before = TokenKeys::ed25519(vec![KeyFile::Private(old.clone())], ISSUER).unwrap();
+        let old_token = before.issue_access("u1", "s1", now, now + chrono::Duration::minutes(15));
+        let header = decode_header(&old_token).unwrap();
+        assert_eq!(
+            (header.alg, header.kid.as_deref(), header.typ.as_deref()),
+            (Algorithm::EdDSA, Some(&*kid_of(&old.verifying_key())), Some("at+jwt"))
+        );
+
+        // Rotation: the new key first signs, the old one still verifies.
+        let rotated = TokenKeys::ed25519(vec![KeyFile::Private(new.clone()), KeyFile::Public(old.verifying_key())], ISSUER).unwrap();
+        assert!(rotated.verify_access(&old_token).is_some());
+        let new_token = rotated.issue_access("u1", "s1", now, now + chrono::Duration::minutes(15));
+        assert_eq!(decode_header(&new_token).unwrap().kid, Some(kid_of(&new.verifying_key())));
+        assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+        // The old key dropped: its tokens are refused.
+        let after = TokenKeys::ed25519(vec![KeyFile::Private(new)], ISSUER).unwrap();
+        assert!(after.verify_access(&old_token).is_none());
+        assert!(after.verify_access(&new_token).is_some());
+        // A public key alone cannot sign.
+        assert!(TokenKeys::ed25519(vec![KeyFile::Public(old.verifying_key())], ISSUER).is_err());
+    }
+
+    #[test]
+    fn the_kid_is_the_rfc_7638_thumbprint() {
+        // RFC 8037 appendix A.3: the thumbprint of its Ed25519 example key.
+        let x = URL_SAFE_NO_PAD.decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
+        let key = VerifyingKey::from_bytes(&x.try_into().unwrap()).unwrap();
+        assert_eq!(kid_of(&key), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+    }
+
+    #[test]
+    fn generated_keys_are_pkcs8_v1() {
+        let pem = generate_key_pem();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\nMC4CAQAw"), "{pem}");
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl SessionsMutation {
         #[graphql(desc = "The refreshToken of the session's latest AuthTokens.")] refresh_token: String,
     ) -> async_graphql::Result<RefreshTokensPayload> {
         into_payload(
-            service::refresh(ctx.state(), &refresh_token).await,
+            service::refresh(ctx.state(), &refresh_token, &ctx.request_meta()).await,
             |tokens| RefreshTokensPayload { tokens: Some(tokens.into()), user_errors: vec![] },
             |user_errors| RefreshTokensPayload { tokens: None, user_errors },
         )
@@ -134,14 +134,14 @@ impl SessionsMutation {
     /// Ends the current session: its access and refresh tokens stop working at once.
     async fn signout(&self, ctx: &Context<'_>) -> async_graphql::Result<SignoutPayload> {
         let viewer = ctx.viewer().gql()?;
-        let revoked = service::revoke_session(&ctx.state().db, &viewer.session_id).await.gql()?;
+        let revoked = service::signout(ctx.state(), viewer, &ctx.request_meta()).await.gql()?;
         Ok(SignoutPayload { revoked_sessions: revoked as i32, message: "You are signed out on this device.".into() })
     }
 
     /// Ends every session of the signed-in user, on every device.
     async fn signout_all(&self, ctx: &Context<'_>) -> async_graphql::Result<SignoutPayload> {
         let viewer = ctx.viewer().gql()?;
-        let revoked = service::revoke_all(&ctx.state().db, &viewer.user_id, None).await.gql()?;
+        let revoked = service::signout_all(ctx.state(), viewer, &ctx.request_meta()).await.gql()?;
         Ok(SignoutPayload { revoked_sessions: revoked as i32, message: "You are signed out on every device.".into() })
     }
 
@@ -153,7 +153,7 @@ impl SessionsMutation {
     ) -> async_graphql::Result<RevokeSessionPayload> {
         let viewer = ctx.viewer().gql()?;
         into_payload(
-            service::revoke_own(ctx.state(), viewer, &id).await,
+            service::revoke_own(ctx.state(), viewer, &id, &ctx.request_meta()).await,
             |()| RevokeSessionPayload { success: true, user_errors: vec![] },
             |user_errors| RevokeSessionPayload { success: false, user_errors },
         )

@@ -8,12 +8,15 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use std::sync::Arc;
 
 use crate::entities::enums::AccountStatus;
+use crate::entities::security_event::SecurityEventType;
 use crate::entities::{refresh_token, session, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
+use crate::events::service::{self as events, Event};
 use crate::security::jwt::from_authorization_header;
 use crate::security::secrets::{random_token, token_hash};
 use crate::state::AppState;
-use crate::viewer::{Auth, Viewer};
+use crate::viewer::{Auth, RequestMeta, Viewer};
+use crate::webhooks::service::Webhook;
 
 /// `last_used_at` is refreshed at most this often, to keep reads cheap.
 const TOUCH_INTERVAL_SECS: i64 = 60;
@@ -116,8 +119,19 @@ fn invalid_refresh() -> ServiceError {
     ServiceError::one(&["refreshToken"], UserErrorCode::InvalidToken, "This refresh token is not valid any more: sign in again.")
 }
 
+/// Ends a session whose refresh token was presented twice, and records it.
+async fn end_reused(state: &AppState, meta: &RequestMeta, session: &session::Model) -> Result<(), AppError> {
+    tracing::warn!(session = %session.id, "refresh token reused: ending its session");
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    revoke_session(&txn, &session.id).await?;
+    let detail = format!("session {} ended", session.id);
+    events::record(&txn, state, meta, Event::new(SecurityEventType::TokenReuseDetected, &session.user_id).detail(detail)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Trades a refresh token for new tokens. A token used twice ends its session.
-pub async fn refresh(state: &AppState, presented: &str) -> ServiceResult<IssuedTokens> {
+pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> ServiceResult<IssuedTokens> {
     let now = Utc::now();
     let hash = token_hash(presented.trim());
     let Some(stored) = refresh_token::Entity::find_by_id(hash.clone()).one(&state.db).await? else {
@@ -127,8 +141,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> ServiceResult<IssuedT
         return Err(invalid_refresh());
     };
     if stored.used_at.is_some() {
-        tracing::warn!(session = %session.id, "refresh token reused: ending its session");
-        revoke_session(&state.db, &session.id).await?;
+        end_reused(state, meta, &session).await?;
         return Err(invalid_refresh());
     }
     if session.revoked_at.is_some() || session.expires_at <= now {
@@ -152,8 +165,9 @@ pub async fn refresh(state: &AppState, presented: &str) -> ServiceResult<IssuedT
         .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {
+        // Another request spent it a moment ago: the same token twice.
         txn.rollback().await?;
-        revoke_session(&state.db, &session.id).await?;
+        end_reused(state, meta, &session).await?;
         return Err(invalid_refresh());
     }
     // Sliding expiry: a session in use stays alive.
@@ -192,18 +206,44 @@ pub async fn revoke_all<C: ConnectionTrait>(db: &C, user_id: &str, keep: Option<
     Ok(update.exec(db).await?.rows_affected)
 }
 
+/// `signout`: ends the viewer's current session; returns how many were live (0 or 1).
+pub async fn signout(state: &AppState, viewer: &Viewer, meta: &RequestMeta) -> Result<u64, AppError> {
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    let revoked = revoke_session(&txn, &viewer.session_id).await?;
+    events::record(&txn, state, meta, Event::new(SecurityEventType::Signout, &viewer.user_id).detail("this session")).await?;
+    txn.commit().await?;
+    Ok(revoked)
+}
+
+/// `signoutAll`: ends every session of the viewer; returns how many. Other
+/// services hear `session.revoked_all`.
+pub async fn signout_all(state: &AppState, viewer: &Viewer, meta: &RequestMeta) -> Result<u64, AppError> {
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    let revoked = revoke_all(&txn, &viewer.user_id, None).await?;
+    let event = Event::new(SecurityEventType::Signout, &viewer.user_id)
+        .detail(format!("every session ({revoked})"))
+        .webhook(Webhook::SessionsRevokedAll(&viewer.user));
+    events::record(&txn, state, meta, event).await?;
+    txn.commit().await?;
+    Ok(revoked)
+}
+
 /// Ends one of the viewer's own sessions.
-pub async fn revoke_own(state: &AppState, viewer: &Viewer, session_id: &str) -> ServiceResult<()> {
+pub async fn revoke_own(state: &AppState, viewer: &Viewer, session_id: &str, meta: &RequestMeta) -> ServiceResult<()> {
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
     let result = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::UserId.eq(viewer.user_id.clone()))
         .filter(session::Column::RevokedAt.is_null())
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(ServiceError::one(&["id"], UserErrorCode::NotFound, "You have no active session with this id."));
     }
+    let event = Event::new(SecurityEventType::SessionRevoked, &viewer.user_id).detail(format!("session {session_id}"));
+    events::record(&txn, state, meta, event).await?;
+    txn.commit().await?;
     Ok(())
 }
 

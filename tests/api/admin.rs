@@ -157,6 +157,20 @@ async fn create_admin_makes_the_first_admin_from_the_library_and_the_command() {
     let out = app.gql(DELETE_USER, json!({ "id": "nobody" }), Some(&bob.access)).await;
     assert!(out["errors"].is_null(), "{out}");
     assert_eq!(out["data"]["deleteUser"]["userErrors"][0]["code"], "NOT_FOUND");
+    // Both are in the audit log, with no request behind them.
+    let app = &app;
+    let recorded = |sql: String| async move { app.count(&sql).await };
+    let by_command = "AND detail LIKE '%tessera create-admin%' AND ip_address IS NULL AND actor_id IS NULL";
+    assert_eq!(
+        recorded(format!("SELECT COUNT(*) FROM security_events WHERE event_type = 'SIGNUP' AND user_id = '{}' {by_command}", admin.id))
+            .await,
+        1
+    );
+    for (kind, detail) in [("ROLE_CHANGED", "USER -> ADMIN (tessera create-admin)"), ("PASSWORD_CHANGED", "tessera create-admin")] {
+        let sql =
+            format!("SELECT COUNT(*) FROM security_events WHERE event_type = '{kind}' AND user_id = '{}' AND detail = '{detail}'", bob.id);
+        assert_eq!(recorded(sql).await, 1, "{kind}");
+    }
 }
 
 /// The README's create-admin line, exactly as written there, run with the

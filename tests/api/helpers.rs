@@ -12,6 +12,9 @@ use tessera::state::AppState;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// A PUBLIC_URL that stays the same across a restart on another port.
+pub const STABLE_PUBLIC_URL: &str = "http://tessera.test";
+
 pub struct TestApp {
     pub address: String,
     /// http://127.0.0.1:PORT of the metrics listener, when METRICS_LISTEN_ADDR is set.
@@ -53,7 +56,8 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
 }
 
 /// The parser's defaults with what every test needs: port 0, this folder
-/// and database, a fixed secret, fast mail retries, generous limits.
+/// and database, EdDSA tokens with the key generated into the folder (the
+/// production default), fast mail retries and webhook polling, generous limits.
 pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
     let mut settings = Settings::defaults();
     settings.server.listen_addr = "127.0.0.1:0".parse().unwrap();
@@ -62,7 +66,8 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
     settings.server.app_url = Some("http://app.test".into());
     settings.database.url = Some(Secret::new(database_url));
     settings.database.max_connections = 8;
-    settings.tokens.jwt_secret = Some(Secret::new("test-secret-test-secret-test-secret-0123456789".into()));
+    settings.tokens.jwt_secret = None;
+    settings.tokens.jwt_signing_keys = Default::default();
     settings.media.store_url = None;
     settings.media.s3_endpoint = None;
     settings.media.public_url = None;
@@ -75,6 +80,10 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
     // Most tests mail one address several times a minute; the limits have their own test.
     settings.limits.mail_per_address_per_minute = 100;
     settings.limits.mail_per_address_per_hour = 100;
+    settings.webhooks.webhook_urls = Default::default();
+    settings.webhooks.webhook_secret = None;
+    settings.webhooks.webhook_events = Default::default();
+    settings.webhooks.webhook_poll_interval = Duration::from_millis(100);
     settings
 }
 
@@ -89,16 +98,24 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_on(dir, url, change).await
 }
 
-/// A server on this data folder and database (a restart, after `stop`).
+/// A server on this data folder and database (a restart, after `stop`). It
+/// listens on another port: tests that keep tokens across a restart give both
+/// servers one PUBLIC_URL (`STABLE_PUBLIC_URL`), since it is the tokens' issuer.
 pub async fn spawn_app_on(dir: tempfile::TempDir, database_url: String, change: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = dir.path().to_path_buf();
     start_server(data_dir, database_url, dir, change).await
 }
 
 /// A second Tessera instance on the same database and data folder, as
-/// behind a load balancer.
+/// behind a load balancer: it shares the first one's PUBLIC_URL (the tokens'
+/// issuer), as instances behind one address do.
 pub async fn spawn_second(first: &TestApp, change: impl FnOnce(&mut Settings)) -> TestApp {
-    start_server(first.data_dir.clone(), first.database_url.clone(), tempfile::tempdir().unwrap(), change).await
+    let public_url = first.address.clone();
+    start_server(first.data_dir.clone(), first.database_url.clone(), tempfile::tempdir().unwrap(), |s| {
+        s.server.public_url = Some(public_url);
+        change(s)
+    })
+    .await
 }
 
 async fn start_server(data_dir: PathBuf, database_url: String, dir: tempfile::TempDir, change: impl FnOnce(&mut Settings)) -> TestApp {
@@ -217,10 +234,34 @@ impl TestApp {
         row.try_get_by_index::<i64>(0).expect("an integer")
     }
 
+    /// Signs `claims` as the server's own key would: EdDSA with the key
+    /// generated into its data folder, its thumbprint as `kid`.
+    pub fn sign_token(&self, claims: &Value) -> String {
+        sign_with_key_file(&self.data_dir.join(tessera::security::jwt::GENERATED_KEY_FILE), claims)
+    }
+
     /// Gives an existing user a role (tokens stay valid: the role is read on each request).
     pub async fn set_role(&self, user_id: &str, role: &str) {
         self.sql(&format!("UPDATE users SET role = '{role}' WHERE id = '{user_id}'")).await;
     }
+}
+
+/// Signs `claims` with the Ed25519 private key in a PEM file, as Tessera would.
+pub fn sign_with_key_file(path: &std::path::Path, claims: &Value) -> String {
+    use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+    let pem = std::fs::read_to_string(path).expect("the key file");
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).expect("an Ed25519 PKCS#8 key");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some(tessera::security::jwt::kid_of(&key.verifying_key()));
+    let der = key.to_pkcs8_der().unwrap();
+    jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes())).unwrap()
+}
+
+/// The claims of a token, unverified.
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 /// The first error's `extensions.code`.

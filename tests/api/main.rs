@@ -2,12 +2,14 @@
 //! fresh database per test (SQLite, or PostgreSQL when TESSERA_TEST_DB=postgres).
 mod helpers;
 mod mail_helpers;
+mod webhook_helpers;
 
 mod abuse;
 mod account_updates;
 mod accounts;
 mod admin;
 mod auth;
+mod events;
 mod http;
 mod instagram;
 mod lifecycle;
@@ -20,3 +22,5 @@ mod readme;
 mod s3;
 mod scale_out;
 mod sessions;
+mod tokens;
+mod webhooks;

@@ -21,7 +21,7 @@ impl Drop for Instance {
     }
 }
 
-async fn start_instance(database_url: &str, s3_endpoint: &str, smtp_url: &str) -> Instance {
+async fn start_instance(database_url: &str, s3_endpoint: &str, smtp_url: &str, signing_key: &std::path::Path) -> Instance {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
@@ -29,7 +29,10 @@ async fn start_instance(database_url: &str, s3_endpoint: &str, smtp_url: &str) -
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("DATA_DIR", dir.path())
         .env("DATABASE_URL", database_url)
-        .env("JWT_SECRET", "scale-out-secret-scale-out-secret-0123456789")
+        // One signing key and one public address (the tokens' issuer) for both, as behind a load balancer.
+        .env_remove("JWT_SECRET")
+        .env("JWT_SIGNING_KEYS", signing_key)
+        .env("PUBLIC_URL", "http://tessera.test")
         .env("MEDIA_STORE_URL", "s3://tessera-shared/media")
         .env("MEDIA_S3_ENDPOINT", s3_endpoint)
         .env("AWS_ACCESS_KEY_ID", "tessera-test")
@@ -72,8 +75,10 @@ async fn two_instances_share_sessions_pictures_rate_limits_and_mail() {
     let smtp = SmtpServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(dir.path()).await;
-    let a = start_instance(&database_url, &s3.endpoint, &smtp.url()).await;
-    let b = start_instance(&database_url, &s3.endpoint, &smtp.url()).await;
+    let key = dir.path().join("signing.pem");
+    std::fs::write(&key, tessera::security::jwt::generate_key_pem()).unwrap();
+    let a = start_instance(&database_url, &s3.endpoint, &smtp.url(), &key).await;
+    let b = start_instance(&database_url, &s3.endpoint, &smtp.url(), &key).await;
     let client = reqwest::Client::new();
 
     // Signed in on A, known on B; signed out on B, refused on A at once.
