@@ -15,8 +15,10 @@ use crate::http::{self, HttpState};
 use crate::mail::{transport::Transport, worker};
 use crate::media_store::MediaStore;
 use crate::schema;
+use crate::security::encryption::{check_database_key, DataKey};
 use crate::security::jwt::TokenKeys;
 use crate::security::passwords::PasswordHasher;
+use crate::security::webauthn::RelyingParty;
 use crate::state::{AppState, Inner};
 
 pub struct Application {
@@ -34,9 +36,15 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let statements = Arc::new(AtomicU64::new(0));
     let db = crate::db::connect(&config, statements.clone()).await?;
     crate::db::migrate(&db).await?;
+    let data_key = config.mfa.data_encryption_key.as_ref().map(|key| DataKey::new(key.expose()));
+    if data_key.is_none() {
+        tracing::warn!("DATA_ENCRYPTION_KEY is not set: TOTP secrets are stored in plain; set it in production");
+    }
+    check_database_key(&db, data_key.as_ref()).await?;
+    let relying_party = RelyingParty::from_config(&config)?;
     let media = MediaStore::open(&config.media.store_url, config.media.s3_endpoint.as_deref())?;
     let tokens = TokenKeys::new(config.tokens.jwt_secret.expose());
-    Ok(AppState::new(Inner {
+    let state = AppState::new(Inner {
         db,
         config,
         tokens,
@@ -45,7 +53,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         statements,
         mail_wakeup: Default::default(),
         background: Default::default(),
-    }))
+        data_key,
+        relying_party,
+    });
+    // Secrets stored in plain before a key was configured are sealed now.
+    crate::mfa::totp::seal_plain_secrets(&state).await?;
+    Ok(state)
 }
 
 impl Application {
@@ -102,7 +115,8 @@ impl Application {
     }
 }
 
-/// Drops rate-limit buckets whose window has passed, every few minutes.
+/// Drops rate-limit buckets whose window has passed, and expired MFA
+/// challenges and passkey ceremonies, every few minutes.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
@@ -110,6 +124,9 @@ fn spawn_sweeper(state: AppState) {
             every.tick().await;
             if let Err(error) = crate::ratelimit::sweep(&state).await {
                 tracing::warn!(error = ?error, "rate-limit sweep failed");
+            }
+            if let Err(error) = crate::mfa::sweep(&state).await {
+                tracing::warn!(error = ?error, "sweep of expired MFA challenges and passkey ceremonies failed");
             }
         }
     });

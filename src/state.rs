@@ -8,8 +8,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::media_store::MediaStore;
+use crate::security::encryption::DataKey;
 use crate::security::jwt::TokenKeys;
 use crate::security::passwords::PasswordHasher;
+use crate::security::webauthn::RelyingParty;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -26,6 +28,10 @@ pub struct Inner {
     pub mail_wakeup: Arc<Notify>,
     /// Work that outlives its request (see `spawn_background`); waited for on shutdown.
     pub background: TaskTracker,
+    /// DATA_ENCRYPTION_KEY, checked against the database at start.
+    pub data_key: Option<DataKey>,
+    /// The WebAuthn relying party passkeys are made for and checked against.
+    pub relying_party: RelyingParty,
 }
 
 impl std::ops::Deref for AppState {
