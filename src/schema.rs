@@ -9,6 +9,9 @@ use crate::accounts::signin_resolver::SigninMutation;
 use crate::accounts::signup_resolver::SignupMutation;
 use crate::admin::resolver::{AdminMutation, AdminQuery};
 use crate::instagram::resolver::InstagramMutation;
+use crate::mfa::passkeys_resolver::PasskeysMutation;
+use crate::mfa::reset_resolver::MfaResetMutation;
+use crate::mfa::totp_resolver::TotpMutation;
 use crate::plans::resolver::{PlansMutation, PlansQuery};
 use crate::profiles::resolver::{ProfilesMutation, ProfilesQuery};
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
@@ -30,6 +33,9 @@ pub struct Mutation(
     InstagramMutation,
     PlansMutation,
     AdminMutation,
+    TotpMutation,
+    PasskeysMutation,
+    MfaResetMutation,
 );
 
 pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -1,0 +1,34 @@
+//! resetUserMfa: an admin takes every second factor off an account (a user
+//! who lost their phone and their recovery codes), ends all its sessions and
+//! tells the user by mail.
+use chrono::Utc;
+use sea_orm::EntityTrait;
+
+use crate::db::begin_write;
+use crate::entities::user;
+use crate::error::{ServiceError, ServiceResult, UserErrorCode};
+use crate::mail::outbox;
+use crate::mail::templates::{self, MfaOff};
+use crate::mfa::{challenge, passkeys, recovery_codes, totp};
+use crate::sessions::service as sessions;
+use crate::state::AppState;
+
+/// Removes the user's TOTP, recovery codes, passkeys, pending ceremonies and
+/// signin challenges, and ends every session of theirs. Admins only (the
+/// resolver checks).
+pub async fn reset_user(state: &AppState, user_id: &str) -> ServiceResult<user::Model> {
+    let txn = begin_write(&state.db).await?;
+    let Some(user) = user::Entity::find_by_id(user_id).one(&txn).await? else {
+        return Err(ServiceError::one(&["userId"], UserErrorCode::NotFound, "There is no user with this id."));
+    };
+    totp::remove(&txn, &user.id).await?;
+    recovery_codes::remove_all(&txn, &user.id).await?;
+    passkeys::remove_all(&txn, &user.id).await?;
+    challenge::remove_all(&txn, &user.id).await?;
+    sessions::revoke_all(&txn, &user.id, None).await?;
+    let mail = templates::mfa_disabled(templates::greeting_name(&user), MfaOff::ByAdmin, Utc::now(), &state.config.server.app_url());
+    outbox::enqueue(&txn, Some(&user.id), &user.email, mail).await?;
+    txn.commit().await?;
+    state.mail_queued();
+    Ok(user)
+}
