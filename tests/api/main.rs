@@ -2,6 +2,7 @@
 //! fresh database per test (SQLite, or PostgreSQL when TESSERA_TEST_DB=postgres).
 mod helpers;
 mod mail_helpers;
+mod mfa_helpers;
 
 mod abuse;
 mod account_updates;
@@ -13,6 +14,8 @@ mod instagram;
 mod lifecycle;
 mod mail;
 mod media;
+mod mfa;
+mod passkeys;
 mod profiles;
 mod s3;
 mod scale_out;
