@@ -37,10 +37,6 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let db = crate::db::connect(&config, statements.clone()).await?;
     crate::db::migrate(&db).await?;
     let data_key = config.mfa.data_encryption_key.as_ref().map(|key| DataKey::new(key.expose()));
-    if data_key.is_none() {
-        tracing::warn!("DATA_ENCRYPTION_KEY is not set: TOTP secrets are stored in plain; set it in production");
-    }
-    check_database_key(&db, data_key.as_ref()).await?;
     let relying_party = RelyingParty::from_config(&config)?;
     let media = MediaStore::open(&config.media.store_url, config.media.s3_endpoint.as_deref())?;
     let tokens = TokenKeys::new(config.tokens.jwt_secret.expose());
@@ -56,9 +52,18 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         data_key,
         relying_party,
     });
-    // Secrets stored in plain before a key was configured are sealed now.
-    crate::mfa::totp::seal_plain_secrets(&state).await?;
     Ok(state)
+}
+
+/// Before serving: DATA_ENCRYPTION_KEY must be the key the database knows,
+/// and secrets stored in plain before a key was configured are sealed now.
+/// (`migrate` and `create-admin` touch no secret and skip this.)
+async fn check_secrets_at_rest(state: &AppState) -> anyhow::Result<()> {
+    if state.data_key.is_none() {
+        tracing::warn!("DATA_ENCRYPTION_KEY is not set: TOTP secrets are stored in plain; set it in production");
+    }
+    check_database_key(&state.db, state.data_key.as_ref()).await?;
+    crate::mfa::totp::seal_plain_secrets(state).await
 }
 
 impl Application {
@@ -71,6 +76,7 @@ impl Application {
         // With port 0 the real port is known only now.
         config.server.listen_addr.set_port(port);
         let state = build_state(config).await?;
+        check_secrets_at_rest(&state).await?;
         let transport = Transport::from_config(&state.config)?;
         let stop = CancellationToken::new();
         let mail_worker = worker::spawn(state.clone(), transport, stop.clone());

@@ -142,7 +142,7 @@ fn ask_for_discoverable(options: &mut Value) {
 }
 
 fn display_name(user: &user::Model) -> String {
-    templates::greeting_name(user).or(user.username.as_deref()).unwrap_or(&user.email).to_owned()
+    templates::greeting_name(user).unwrap_or(&user.email).to_owned()
 }
 
 async fn passkeys_of<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Vec<passkey::Model>, AppError> {

@@ -369,3 +369,46 @@ async fn passkeys_are_off_when_the_app_url_has_no_domain() {
     assert_eq!((field.as_str(), code.as_str()), ("", "NOT_ALLOWED"), "{out}");
     assert!(out["data"]["startPasskeyRegistration"]["userErrors"][0]["message"].as_str().unwrap().contains("WEBAUTHN_RP_ID"));
 }
+
+#[tokio::test]
+async fn deleting_an_account_takes_its_second_factors_with_it() {
+    let app = passkey_app().await;
+    let alice = app.user("alice").await;
+    let mut key = TestPasskey::new();
+    register_passkey(&app, &alice.access, &mut key, "Laptop").await;
+    enable_totp(&app, &alice).await;
+    challenge(&app, "alice").await;
+    let out = app
+        .gql(
+            "mutation($p: String!) { deleteAccount(password: $p) { deletedUserId userErrors { code } } }",
+            json!({ "p": PASSWORD }),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(out["data"]["deleteAccount"]["deletedUserId"], alice.id, "{out}");
+    for table in ["totp_factors", "recovery_codes", "passkeys", "mfa_challenges"] {
+        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM {table}")).await, 0, "{table}");
+    }
+    assert_eq!(user_error(&passkey_signin(&app, &mut key, None).await).1, "INVALID_CODE");
+}
+
+#[tokio::test]
+async fn a_passkey_signs_in_through_a_lockout_and_clears_it() {
+    let app = spawn_app_with(|s| {
+        passkey_settings(s);
+        s.limits.signin_max_failures = 2;
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let mut key = TestPasskey::new();
+    register_passkey(&app, &alice.access, &mut key, "Laptop").await;
+    for _ in 0..2 {
+        let out = app.gql(SIGNIN, json!({ "input": { "login": "alice", "password": "a wrong guess" } }), None).await;
+        assert_eq!(user_error(&out["data"]["signin"]).1, "INVALID_CREDENTIALS");
+    }
+    let locked = app.gql(SIGNIN, json!({ "input": { "login": "alice", "password": PASSWORD } }), None).await;
+    assert_eq!(error_code(&locked), Some("RATE_LIMITED"));
+    // Nothing to guess with a passkey: it signs in, and the whole signin clears the count.
+    assert!(passkey_signin(&app, &mut key, None).await["tokens"].is_object());
+    assert!(password_signin(&app, "alice").await["mfaChallenge"].is_object(), "no longer locked");
+}
