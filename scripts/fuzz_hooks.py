@@ -9,7 +9,10 @@ import os
 import sqlite3
 import urllib.request
 
+import graphql
 import schemathesis
+from hypothesis import strategies as st
+from schemathesis.graphql import nodes
 
 URL = os.environ["TESSERA_FUZZ_URL"]
 LOGIN = os.environ["TESSERA_FUZZ_LOGIN"]
@@ -17,9 +20,35 @@ PASSWORD = os.environ["TESSERA_FUZZ_PASSWORD"]
 DATABASE = os.environ["TESSERA_FUZZ_DB"]
 
 
+def _json_values():
+    """Any JSON value as a GraphQL literal: the JSON scalar (WebAuthn options
+    and credentials) takes objects, lists, strings, numbers, booleans, null."""
+    leaves = st.one_of(
+        st.none().map(lambda _: nodes.Null),
+        st.booleans().map(nodes.Boolean),
+        st.integers(min_value=-(2**31), max_value=2**31 - 1).map(nodes.Int),
+        st.floats(allow_nan=False, allow_infinity=False).map(nodes.Float),
+        st.text(max_size=50).map(nodes.String),
+    )
+    field_name = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,15}\Z")
+
+    def objects(children):
+        return st.dictionaries(field_name, children, max_size=5).map(
+            lambda d: nodes.Object(
+                [graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=v) for k, v in d.items()]
+            )
+        )
+
+    return st.recursive(leaves, lambda children: st.one_of(st.lists(children, max_size=5).map(nodes.List), objects(children)), max_leaves=20)
+
+
+schemathesis.graphql.scalar("JSON", _json_values())
+
+
 def reset_account() -> None:
     """Puts the fuzzing admin back as it was: a fuzzed updateAccount may have
-    changed its email, a fuzzed setUserStatus its status."""
+    changed its email, a fuzzed setUserStatus its status, a fuzzed
+    confirmTotp or finishPasskeyRegistration given it a second factor."""
     with sqlite3.connect(DATABASE, timeout=30) as db:
         db.execute(
             "UPDATE users SET email = ?, email_lower = ?, status = 'ACTIVE', role = 'ADMIN' WHERE id = "
@@ -27,6 +56,9 @@ def reset_account() -> None:
             (LOGIN, LOGIN.lower()),
         )
         db.execute("DELETE FROM rate_limits")
+        # A fuzzed second factor would turn the next signin into an MFA challenge.
+        for table in ("totp_factors", "recovery_codes", "passkeys", "mfa_challenges"):
+            db.execute(f"DELETE FROM {table}")
 
 
 def fresh_token() -> str:

@@ -65,6 +65,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     #[command(flatten)]
     pub events: EventSettings,
+    #[command(flatten)]
+    pub mfa: MfaSettings,
 }
 
 /// Where the server listens, where it keeps its files, how it is reached.
@@ -321,6 +323,33 @@ pub struct EventSettings {
     pub security_event_retention: Duration,
 }
 
+/// Second factors (TOTP) and passkeys (WebAuthn).
+#[derive(Debug, Clone, Args)]
+pub struct MfaSettings {
+    /// The issuer authenticator apps show beside a TOTP code, and put in the otpauth URI (no `:`).
+    #[arg(long, env = "TOTP_ISSUER", default_value = "Tessera", global = true)]
+    pub totp_issuer: String,
+
+    /// 32 random bytes in base64 (`openssl rand -base64 32`): TOTP secrets are stored encrypted with it
+    /// (AES-256-GCM). Unset: stored in plain. Once set, the database only works with this key.
+    #[arg(long, env = "DATA_ENCRYPTION_KEY", value_parser = parse_secret, hide_env_values = true, global = true)]
+    pub data_encryption_key: Option<Secret<String>>,
+
+    /// The WebAuthn relying-party id that passkeys are bound to (a domain, e.g. example.com).
+    /// Default: the host of APP_URL (`localhost` when that is a loopback address).
+    #[arg(long, env = "WEBAUTHN_RP_ID", global = true)]
+    pub webauthn_rp_id: Option<String>,
+
+    /// The relying-party name authenticators show when a passkey is made.
+    #[arg(long, env = "WEBAUTHN_RP_NAME", default_value = "Tessera", global = true)]
+    pub webauthn_rp_name: String,
+
+    /// Origins (comma-separated) whose pages may make and use passkeys: `https://…`, or `http://localhost:PORT`.
+    /// Default: the origins of APP_URL and PUBLIC_URL.
+    #[arg(long, env = "WEBAUTHN_ORIGINS", default_value = "", value_parser = parse_origins, global = true)]
+    pub webauthn_origins: Origins,
+}
+
 /// Only the settings, for `Settings::defaults`.
 #[derive(Parser)]
 struct SettingsOnly {
@@ -484,6 +513,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub webhooks: WebhookConfig,
     pub events: EventSettings,
+    pub mfa: MfaConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -555,6 +585,69 @@ pub struct MediaConfig {
     pub public_url: Option<String>,
 }
 
+/// Second factors and passkeys, checked. The relying party itself is built at
+/// start (`security::webauthn`), once PUBLIC_URL's port is known.
+#[derive(Debug, Clone)]
+pub struct MfaConfig {
+    pub totp_issuer: String,
+    /// The decoded DATA_ENCRYPTION_KEY.
+    pub data_encryption_key: Option<Secret<[u8; 32]>>,
+    /// Given, lower-cased; None: derived from APP_URL.
+    pub webauthn_rp_id: Option<String>,
+    pub webauthn_rp_name: String,
+    /// Given and parsed; empty: derived from APP_URL and PUBLIC_URL.
+    pub webauthn_origins: Vec<url::Url>,
+}
+
+impl MfaSettings {
+    fn resolve(self) -> anyhow::Result<MfaConfig> {
+        use base64::Engine;
+        let totp_issuer = self.totp_issuer.trim().to_owned();
+        if totp_issuer.is_empty() || totp_issuer.contains(':') {
+            bail!("TOTP_ISSUER must be a non-empty name without `:` (authenticator apps read `:` as a separator)");
+        }
+        let data_encryption_key = match given(self.data_encryption_key.map(|k| k.0)) {
+            None => None,
+            Some(text) => {
+                let engine = base64::engine::general_purpose::STANDARD;
+                let bytes =
+                    engine.decode(text.as_bytes()).or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.as_bytes()));
+                let key: [u8; 32] = bytes.ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
+                    anyhow::anyhow!("DATA_ENCRYPTION_KEY must be 32 random bytes in base64 (e.g. the output of `openssl rand -base64 32`)")
+                })?;
+                Some(Secret(key))
+            }
+        };
+        let webauthn_rp_id = given(self.webauthn_rp_id).map(|id| id.to_lowercase());
+        if let Some(id) = &webauthn_rp_id {
+            if id.parse::<std::net::IpAddr>().is_ok() || id.contains(['/', ':']) {
+                bail!("WEBAUTHN_RP_ID must be a domain such as example.com or localhost, not `{id}`");
+            }
+        }
+        let webauthn_origins = self
+            .webauthn_origins
+            .0
+            .iter()
+            .map(|origin| {
+                let url = url::Url::parse(origin).map_err(|e| anyhow::anyhow!("WEBAUTHN_ORIGINS: `{origin}` is not an origin: {e}"))?;
+                let localhost = url.host_str() == Some("localhost");
+                if !(url.scheme() == "https" || url.scheme() == "http" && localhost) {
+                    bail!("WEBAUTHN_ORIGINS: `{origin}` must be https://…, or http://localhost:PORT");
+                }
+                Ok(url)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let webauthn_rp_name = self.webauthn_rp_name.trim().to_owned();
+        Ok(MfaConfig {
+            totp_issuer,
+            data_encryption_key,
+            webauthn_rp_id,
+            webauthn_rp_name: if webauthn_rp_name.is_empty() { "Tessera".into() } else { webauthn_rp_name },
+            webauthn_origins,
+        })
+    }
+}
+
 /// An unset value or one that is only blanks: both mean "use the default".
 fn given(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -564,7 +657,7 @@ impl Config {
     /// Resolves defaults and creates DATA_DIR. (The token keys are read, or
     /// generated into DATA_DIR, by `security::jwt::TokenKeys::load`.)
     pub fn resolve(settings: Settings) -> anyhow::Result<Config> {
-        let Settings { server, database, http, tokens, media, mail, limits, accounts, telemetry, webhooks, events } = settings;
+        let Settings { server, database, http, tokens, media, mail, limits, accounts, telemetry, webhooks, events, mfa } = settings;
         std::fs::create_dir_all(&server.data_dir).with_context(|| format!("cannot create DATA_DIR {}", server.data_dir.display()))?;
         let database_url = match given(database.url.map(|u| u.0)) {
             Some(url) => url,
@@ -630,6 +723,7 @@ impl Config {
                 poll_interval: webhooks.webhook_poll_interval,
             },
             events,
+            mfa: mfa.resolve()?,
         })
     }
 }
@@ -699,13 +793,38 @@ mod tests {
             "postgres://u:pw1@h/db",
             "--webhook-secret",
             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "--data-encryption-key",
+            "S2V5S2V5S2V5S2V5S2V5S2V5S2V5S2V5S2V5S2V5S2U=",
         ])
         .unwrap()
         .settings;
         let printed = format!("{settings:?}");
-        for secret in ["a-very-secret-value", "hunter2", "pw1", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
+        for secret in ["a-very-secret-value", "hunter2", "pw1", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "S2V5S2V5"] {
             assert!(!printed.contains(secret), "{printed}");
         }
+        let resolved = settings.mfa.resolve().unwrap();
+        assert_eq!(resolved.data_encryption_key.as_ref().map(|k| k.expose()[0]), Some(b'K'));
+        assert!(!format!("{resolved:?}").contains("75"), "the key's bytes never print");
+    }
+
+    #[test]
+    fn mfa_settings_are_checked() {
+        let mfa = |args: &[&str]| {
+            let mut all = vec!["tessera"];
+            all.extend_from_slice(args);
+            SettingsOnly::try_parse_from(all).unwrap().settings.mfa.resolve()
+        };
+        let defaults = mfa(&[]).unwrap();
+        assert_eq!((defaults.totp_issuer.as_str(), defaults.webauthn_rp_name.as_str()), ("Tessera", "Tessera"));
+        assert!(defaults.data_encryption_key.is_none() && defaults.webauthn_rp_id.is_none() && defaults.webauthn_origins.is_empty());
+        assert!(mfa(&["--totp-issuer", "Acme:Corp"]).unwrap_err().to_string().contains("TOTP_ISSUER"));
+        assert!(mfa(&["--data-encryption-key", "c2hvcnQ="]).unwrap_err().to_string().contains("32 random bytes"));
+        assert!(mfa(&["--data-encryption-key", "not base64!"]).is_err());
+        assert!(mfa(&["--webauthn-rp-id", "127.0.0.1"]).unwrap_err().to_string().contains("WEBAUTHN_RP_ID"));
+        assert!(mfa(&["--webauthn-origins", "http://example.com"]).unwrap_err().to_string().contains("https"));
+        let local = mfa(&["--webauthn-rp-id", "LocalHost", "--webauthn-origins", "http://localhost:3000/, https://app.localhost"]).unwrap();
+        assert_eq!(local.webauthn_rp_id.as_deref(), Some("localhost"));
+        assert_eq!(local.webauthn_origins.len(), 2);
     }
 
     #[test]

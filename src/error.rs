@@ -190,6 +190,8 @@ pub enum UserErrorCode {
     UnsupportedFileType,
     /// The action was already done (email already confirmed, Instagram already linked).
     AlreadyDone,
+    /// A one-time code, recovery code or passkey response that is wrong, used or expired.
+    InvalidCode,
 }
 
 impl UserErrorCode {

@@ -26,6 +26,8 @@ pub mod instagram;
 pub mod mail;
 /// Display pictures: checks, re-encoding, storage, URLs.
 pub mod media;
+/// Second factors (TOTP, recovery codes), passkeys, the signin challenge, the admin reset.
+pub mod mfa;
 /// The object types that point at each other across domains: User, Profile.
 pub mod nodes;
 /// Subscription plans.

@@ -1,6 +1,7 @@
 //! The object types that point at each other across domains, in one place
 //! so that no two files import each other: User (accounts) and Profile
-//! (profiles). Object types they lead to (SubscriptionPlan, InstagramAccount)
+//! (profiles). Object types they lead to (SubscriptionPlan, InstagramAccount,
+//! MfaStatus)
 //! live in their own domain's resolver and never import this file back.
 //! Domain resolvers return these types in their payloads.
 use async_graphql::{Context, Object, ID};
@@ -13,6 +14,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{load_error, Loaders};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::instagram::resolver::InstagramAccount;
+use crate::mfa::status_resolver::MfaStatus;
 use crate::plans::resolver::SubscriptionPlan;
 use crate::profiles::service::{age_on, empty_profile};
 
@@ -116,6 +118,10 @@ impl User {
     /// The user's profile; every user has one.
     async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Profile> {
         Profile::of_user(ctx, &self.0).await
+    }
+    /// The account's second factors. Visible to the user and to staff and admins; null for anyone else.
+    async fn mfa(&self, ctx: &Context<'_>) -> Option<MfaStatus> {
+        self.private(ctx, MfaStatus::of_user(&self.0.id))
     }
     /// Null when no Instagram account is linked.
     async fn instagram(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<InstagramAccount>> {

@@ -10,6 +10,9 @@ use crate::accounts::signup_resolver::SignupMutation;
 use crate::admin::resolver::{AdminMutation, AdminQuery};
 use crate::events::resolver::EventsQuery;
 use crate::instagram::resolver::InstagramMutation;
+use crate::mfa::passkeys_resolver::PasskeysMutation;
+use crate::mfa::reset_resolver::MfaResetMutation;
+use crate::mfa::totp_resolver::TotpMutation;
 use crate::plans::resolver::{PlansMutation, PlansQuery};
 use crate::profiles::resolver::{ProfilesMutation, ProfilesQuery};
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
@@ -33,6 +36,9 @@ pub struct Mutation(
     PlansMutation,
     AdminMutation,
     WebhooksMutation,
+    TotpMutation,
+    PasskeysMutation,
+    MfaResetMutation,
 );
 
 pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;

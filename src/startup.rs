@@ -14,8 +14,10 @@ use crate::http::{self, HttpState};
 use crate::mail::{transport::Transport, worker};
 use crate::media_store::MediaStore;
 use crate::schema;
+use crate::security::encryption::{check_database_key, DataKey};
 use crate::security::jwt::TokenKeys;
 use crate::security::passwords::PasswordHasher;
+use crate::security::webauthn::RelyingParty;
 use crate::state::{AppState, Inner};
 use crate::telemetry::metrics::{pool_usage, Metrics};
 
@@ -38,9 +40,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let statements = Arc::new(AtomicU64::new(0));
     let db = crate::db::connect(&config, statements.clone()).await?;
     crate::db::migrate(&db).await?;
+    let data_key = config.mfa.data_encryption_key.as_ref().map(|key| DataKey::new(key.expose()));
+    let relying_party = RelyingParty::from_config(&config)?;
     let media = MediaStore::open(&config.media.store_url, config.media.s3_endpoint.as_deref())?;
     let tokens = TokenKeys::load(&config)?;
-    Ok(AppState::new(Inner {
+    let state = AppState::new(Inner {
         db,
         config,
         tokens,
@@ -50,7 +54,21 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mail_wakeup: Default::default(),
         background: Default::default(),
         metrics,
-    }))
+        data_key,
+        relying_party,
+    });
+    Ok(state)
+}
+
+/// Before serving: DATA_ENCRYPTION_KEY must be the key the database knows,
+/// and secrets stored in plain before a key was configured are sealed now.
+/// (`migrate` and `create-admin` touch no secret and skip this.)
+async fn check_secrets_at_rest(state: &AppState) -> anyhow::Result<()> {
+    if state.data_key.is_none() {
+        tracing::warn!("DATA_ENCRYPTION_KEY is not set: TOTP secrets are stored in plain; set it in production");
+    }
+    check_database_key(&state.db, state.data_key.as_ref()).await?;
+    crate::mfa::totp::seal_plain_secrets(state).await
 }
 
 /// Binds `address` for the setting `setting`, saying what to do when that fails.
@@ -86,6 +104,7 @@ impl Application {
         // With port 0 the real port is known only now.
         config.server.listen_addr.set_port(port);
         let state = build_state(config).await?;
+        check_secrets_at_rest(&state).await?;
         let transport = Transport::from_config(&state.config)?;
         let stop = CancellationToken::new();
         let mail_worker = worker::spawn(state.clone(), transport, stop.clone());
@@ -169,8 +188,9 @@ impl Application {
     }
 }
 
-/// Every few minutes: drops rate-limit buckets whose window has passed, and
-/// hands back password-hashing memory that no signin used lately.
+/// Every few minutes: drops rate-limit buckets whose window has passed and
+/// expired MFA challenges and passkey ceremonies, and hands back
+/// password-hashing memory that no signin used lately.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
@@ -178,6 +198,9 @@ fn spawn_sweeper(state: AppState) {
             every.tick().await;
             if let Err(error) = crate::ratelimit::sweep(&state).await {
                 tracing::warn!(error = ?error, "rate-limit sweep failed");
+            }
+            if let Err(error) = crate::mfa::sweep(&state).await {
+                tracing::warn!(error = ?error, "sweep of expired MFA challenges and passkey ceremonies failed");
             }
             state.passwords.release_idle(std::time::Duration::from_secs(120));
         }

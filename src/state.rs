@@ -8,8 +8,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::media_store::MediaStore;
+use crate::security::encryption::DataKey;
 use crate::security::jwt::TokenKeys;
 use crate::security::passwords::PasswordHasher;
+use crate::security::webauthn::RelyingParty;
 use crate::telemetry::metrics::Metrics;
 
 #[derive(Clone)]
@@ -29,6 +31,10 @@ pub struct Inner {
     pub background: TaskTracker,
     /// Prometheus metrics (no-ops unless METRICS_LISTEN_ADDR is set).
     pub metrics: Metrics,
+    /// DATA_ENCRYPTION_KEY, checked against the database at start.
+    pub data_key: Option<DataKey>,
+    /// The WebAuthn relying party passkeys are made for and checked against.
+    pub relying_party: RelyingParty,
 }
 
 impl std::ops::Deref for AppState {

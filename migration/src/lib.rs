@@ -8,6 +8,7 @@ mod m20261124_000003_mail;
 mod m20261124_000004_instagram;
 mod m20261124_000005_rate_limits;
 mod m20261125_000006_user_search;
+mod m20261129_000008_mfa;
 mod m20261129_000009_events;
 mod m20261129_000010_operations;
 
@@ -23,8 +24,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_instagram::Migration),
             Box::new(m20261124_000005_rate_limits::Migration),
             Box::new(m20261125_000006_user_search::Migration),
-            Box::new(m20261129_000010_operations::Migration),
+            Box::new(m20261129_000008_mfa::Migration),
             Box::new(m20261129_000009_events::Migration),
+            Box::new(m20261129_000010_operations::Migration),
         ]
     }
 }

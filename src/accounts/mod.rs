@@ -14,7 +14,7 @@ pub mod password;
 /// Email confirmation, password reset and change, and the mails they queue.
 pub mod recovery;
 pub mod recovery_resolver;
-/// Signin with a login and a password.
+/// Signing in, every way (password, second factor, passkey), through one routine.
 pub mod signin;
 pub mod signin_resolver;
 /// Signup and `tessera create-admin`.

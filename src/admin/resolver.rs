@@ -102,9 +102,12 @@ impl AdminQuery {
         let listed: Vec<&crate::entities::user::Model> = page.users.iter().collect();
         let loaders = ctx.data_unchecked::<crate::graphql::loaders::Loaders>();
         loaders.prime_users(&listed).await.gql()?;
+        let ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
         if ctx.look_ahead().field("edges").field("node").field("instagram").exists() {
-            let ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
             loaders.prime_instagram(&ids).await.gql()?;
+        }
+        if ctx.look_ahead().field("edges").field("node").field("mfa").exists() {
+            loaders.prime_mfa(&ids).await.gql()?;
         }
         let edges: Vec<UserEdge> =
             page.users.into_iter().map(|user| UserEdge { cursor: service::user_cursor(&user), node: User::new(user) }).collect();

@@ -53,6 +53,20 @@ pub enum AccountStatus {
     Suspended,
 }
 
+/// How strongly a session was authenticated (NIST SP 800-63B authenticator assurance level).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+pub enum AssuranceLevel {
+    /// One factor (a password, or a provider's ID token).
+    #[sea_orm(string_value = "AAL1")]
+    #[graphql(name = "AAL1")]
+    Aal1,
+    /// Two factors, or a passkey.
+    #[sea_orm(string_value = "AAL2")]
+    #[graphql(name = "AAL2")]
+    Aal2,
+}
+
 /// A user's gender, as they state it on their profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::enums::AssuranceLevel;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
 pub struct Model {
@@ -12,6 +14,8 @@ pub struct Model {
     pub last_used_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    /// AAL2 when the session began with a second factor or a passkey.
+    pub assurance_level: AssuranceLevel,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

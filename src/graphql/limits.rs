@@ -19,7 +19,18 @@ use crate::state::AppState;
 
 /// The one list of fields that take a password, a code or a token from an
 /// email: one of them per request, each counted in the per-IP budget.
-pub const CREDENTIAL_FIELDS: &[&str] = &["signin", "refreshTokens", "changePassword", "resetPassword", "confirmEmail", "deleteAccount"];
+pub const CREDENTIAL_FIELDS: &[&str] = &[
+    "signin",
+    "refreshTokens",
+    "changePassword",
+    "resetPassword",
+    "confirmEmail",
+    "deleteAccount",
+    "verifyMfa",
+    "finishPasskeySignin",
+    "disableTotp",
+    "regenerateRecoveryCodes",
+];
 
 pub const MAX_DEPTH: usize = 10;
 pub const MAX_INTROSPECTION_DEPTH: usize = 16;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::entities::{instagram_account, instagram_image, profile, subscription_plan, user};
+use crate::entities::{instagram_account, instagram_image, passkey, profile, recovery_code, subscription_plan, totp_factor, user};
 use crate::error::AppError;
 
 pub type LoadError = Arc<AppError>;
@@ -81,6 +81,76 @@ impl Loader<String> for InstagramImageCountLoader {
     }
 }
 
+/// Each user's TOTP factor (pending or confirmed), or None.
+pub struct TotpFactorLoader(pub DatabaseConnection);
+
+impl Loader<String> for TotpFactorLoader {
+    type Value = Option<totp_factor::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        let rows = totp_factor::Entity::find()
+            .filter(totp_factor::Column::UserId.is_in(keys.iter().cloned()))
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut found: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), None)).collect();
+        for row in rows {
+            found.insert(row.user_id.clone(), Some(row));
+        }
+        Ok(found)
+    }
+}
+
+/// How many unused recovery codes each user has: one grouped COUNT.
+pub struct RecoveryCodesLeftLoader(pub DatabaseConnection);
+
+impl Loader<String> for RecoveryCodesLeftLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, i64>, LoadError> {
+        let rows: Vec<(String, i64)> = recovery_code::Entity::find()
+            .select_only()
+            .column(recovery_code::Column::UserId)
+            .column_as(recovery_code::Column::Id.count(), "count")
+            .filter(recovery_code::Column::UserId.is_in(keys.iter().cloned()))
+            .filter(recovery_code::Column::UsedAt.is_null())
+            .group_by(recovery_code::Column::UserId)
+            .into_tuple()
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut counts: HashMap<String, i64> = keys.iter().map(|k| (k.clone(), 0)).collect();
+        counts.extend(rows);
+        Ok(counts)
+    }
+}
+
+/// Each user's passkeys, oldest first (empty lists included).
+pub struct PasskeysLoader(pub DatabaseConnection);
+
+impl Loader<String> for PasskeysLoader {
+    type Value = Vec<passkey::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        use sea_orm::QueryOrder;
+        let rows = passkey::Entity::find()
+            .filter(passkey::Column::UserId.is_in(keys.iter().cloned()))
+            .order_by_asc(passkey::Column::CreatedAt)
+            .order_by_asc(passkey::Column::Id)
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut found: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for row in rows {
+            found.entry(row.user_id.clone()).or_default().push(row);
+        }
+        Ok(found)
+    }
+}
+
 /// The loaders of one request. They cache for the request's lifetime only, so
 /// a later request never sees stale rows.
 pub struct Loaders {
@@ -89,6 +159,9 @@ pub struct Loaders {
     pub plans: DataLoader<PlanLoader, HashMapCache>,
     pub instagram_accounts: DataLoader<InstagramAccountLoader, HashMapCache>,
     pub instagram_image_counts: DataLoader<InstagramImageCountLoader, HashMapCache>,
+    pub totp_factors: DataLoader<TotpFactorLoader, HashMapCache>,
+    pub recovery_codes_left: DataLoader<RecoveryCodesLeftLoader, HashMapCache>,
+    pub passkeys: DataLoader<PasskeysLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -99,6 +172,9 @@ impl Loaders {
             plans: DataLoader::with_cache(PlanLoader(db.clone()), tokio::spawn, HashMapCache::default()),
             instagram_accounts: DataLoader::with_cache(InstagramAccountLoader(db.clone()), tokio::spawn, HashMapCache::default()),
             instagram_image_counts: DataLoader::with_cache(InstagramImageCountLoader(db.clone()), tokio::spawn, HashMapCache::default()),
+            totp_factors: DataLoader::with_cache(TotpFactorLoader(db.clone()), tokio::spawn, HashMapCache::default()),
+            recovery_codes_left: DataLoader::with_cache(RecoveryCodesLeftLoader(db.clone()), tokio::spawn, HashMapCache::default()),
+            passkeys: DataLoader::with_cache(PasskeysLoader(db.clone()), tokio::spawn, HashMapCache::default()),
         }
     }
 
@@ -117,6 +193,18 @@ impl Loaders {
         self.instagram_accounts.feed_many(accounts).await;
         let counts = self.instagram_image_counts.loader().load(user_ids).await.map_err(load_error)?;
         self.instagram_image_counts.feed_many(counts).await;
+        Ok(())
+    }
+
+    /// Loads the second factors of a list of users (User.mfa) in one
+    /// statement per kind, at once (see `prime_users`).
+    pub async fn prime_mfa(&self, user_ids: &[String]) -> Result<(), AppError> {
+        let factors = self.totp_factors.loader().load(user_ids).await.map_err(load_error)?;
+        self.totp_factors.feed_many(factors).await;
+        let codes = self.recovery_codes_left.loader().load(user_ids).await.map_err(load_error)?;
+        self.recovery_codes_left.feed_many(codes).await;
+        let passkeys = self.passkeys.loader().load(user_ids).await.map_err(load_error)?;
+        self.passkeys.feed_many(passkeys).await;
         Ok(())
     }
 

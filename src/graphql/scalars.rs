@@ -1,4 +1,4 @@
-//! The contract's DateTime (RFC 3339, UTC) and Date (YYYY-MM-DD) scalars.
+//! The contract's DateTime (RFC 3339, UTC), Date (YYYY-MM-DD) and JSON scalars.
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 
@@ -26,6 +26,22 @@ impl ScalarType for DateTime {
 impl From<chrono::DateTime<Utc>> for DateTime {
     fn from(t: chrono::DateTime<Utc>) -> Self {
         DateTime(t)
+    }
+}
+
+/// Any JSON value: WebAuthn options and credentials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Json(pub serde_json::Value);
+
+/// Arbitrary JSON. Here: WebAuthn options and credentials in the WebAuthn Level 3 JSON form.
+#[Scalar(name = "JSON")]
+impl ScalarType for Json {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        value.into_json().map(Json).map_err(|_| InputValueError::custom("expected a JSON value"))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::from_json(self.0.clone()).unwrap_or(Value::Null)
     }
 }
 

@@ -112,6 +112,116 @@ pub fn password_changed(name: Option<&str>, how: PasswordChange, when: DateTime<
     Mail { subject: "Your Tessera password was changed".into(), text, html }
 }
 
+/// A security notice: what happened, when, and what to do if it was not the
+/// account's owner. Both parts carry the same sentences.
+fn notice(subject: &str, title: &str, name: Option<&str>, happened: &str, if_not_you: &str, app_url: &str) -> Mail {
+    let text = format!(
+        "{greeting}\n\n{happened}\n\nIf this was you, there is nothing more to do.\n\n\
+         If it was not you, {if_not_you} Sign in at {app_url} and change your password at once.\n\n— Tessera\n",
+        greeting = text_greeting(name),
+    );
+    let html = html_page(
+        title,
+        &format!(
+            "<p>{greeting}</p>\n<p>{happened}</p>\n<p>If this was you, there is nothing more to do.</p>\n\
+             <p>If it was not you, {if_not_you} Sign in at <a href=\"{href}\">{href}</a> and change your password at once.</p>",
+            greeting = html_greeting(name),
+            happened = escape_html(happened),
+            if_not_you = escape_html(if_not_you),
+            href = escape_html(app_url),
+        ),
+    );
+    Mail { subject: subject.into(), text, html }
+}
+
+fn at(when: DateTime<Utc>) -> String {
+    when.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Two-step sign-in (TOTP) was turned on.
+pub fn mfa_enabled(name: Option<&str>, when: DateTime<Utc>, app_url: &str) -> Mail {
+    notice(
+        "Two-step sign-in is on for your Tessera account",
+        "Two-step sign-in turned on",
+        name,
+        &format!(
+            "Two-step sign-in was turned on for your Tessera account on {}: signing in now takes a code from your \
+             authenticator app (or one of your recovery codes) besides your password. Every other device was signed out.",
+            at(when)
+        ),
+        "someone else knows your password and can now lock you out.",
+        app_url,
+    )
+}
+
+/// Who turned two-step sign-in off, for the notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaOff {
+    /// The user, with their password.
+    ByUser,
+    /// An administrator, who also removed the passkeys and signed every device out.
+    ByAdmin,
+}
+
+/// Two-step sign-in was turned off.
+pub fn mfa_disabled(name: Option<&str>, how: MfaOff, when: DateTime<Utc>, app_url: &str) -> Mail {
+    let happened = match how {
+        MfaOff::ByUser => format!(
+            "Two-step sign-in was turned off for your Tessera account on {}: your password alone signs in again, \
+             and your recovery codes no longer work.",
+            at(when)
+        ),
+        MfaOff::ByAdmin => format!(
+            "An administrator removed the second factors (authenticator app, recovery codes and passkeys) of your \
+             Tessera account on {} and signed out every device: your password alone signs in again.",
+            at(when)
+        ),
+    };
+    notice(
+        "Two-step sign-in was turned off for your Tessera account",
+        "Two-step sign-in turned off",
+        name,
+        &happened,
+        "someone else can sign in to your account.",
+        app_url,
+    )
+}
+
+/// A passkey was registered.
+pub fn passkey_added(name: Option<&str>, passkey_name: &str, when: DateTime<Utc>, app_url: &str) -> Mail {
+    notice(
+        "A passkey was added to your Tessera account",
+        "A passkey was added",
+        name,
+        &format!(
+            "A passkey named \u{201c}{passkey_name}\u{201d} was added to your Tessera account on {}: it signs in without a password.",
+            at(when)
+        ),
+        "someone else can sign in with that passkey: remove it from your account.",
+        app_url,
+    )
+}
+
+/// A recovery code was spent on a signin.
+pub fn recovery_code_used(name: Option<&str>, left: u64, when: DateTime<Utc>, app_url: &str) -> Mail {
+    let left_text = match left {
+        0 => "You have no recovery codes left: make new ones now.".to_owned(),
+        1 => "You have 1 recovery code left.".to_owned(),
+        n => format!("You have {n} recovery codes left."),
+    };
+    notice(
+        &format!("A recovery code was used to sign in to Tessera ({left} left)"),
+        "A recovery code was used",
+        name,
+        &format!(
+            "One of your recovery codes was used to sign in to your Tessera account on {}. Each code works once. {left_text}",
+            at(when)
+        ),
+        "someone else has your password and your recovery codes.",
+        app_url,
+    )
+}
+
 fn text_greeting(name: Option<&str>) -> String {
     match name {
         Some(name) => format!("Hello {name},"),
@@ -219,6 +329,21 @@ mod tests {
         assert!(mail.html.contains("Every device was signed out."));
         let changed = password_changed(None, PasswordChange::Changed, when, "https://app.example");
         assert!(changed.text.contains("Every other device was signed out."));
+    }
+
+    #[test]
+    fn mfa_notices_say_what_happened_in_both_parts() {
+        let when = DateTime::parse_from_rfc3339("2026-11-29T08:15:00Z").unwrap().with_timezone(&Utc);
+        let on = mfa_enabled(Some("Ada"), when, "https://app.example");
+        assert!(on.text.contains("2026-11-29 08:15 UTC") && on.html.contains("2026-11-29 08:15 UTC"));
+        assert!(on.text.contains("https://app.example") && on.html.contains("href=\"https://app.example\""));
+        let off = mfa_disabled(None, MfaOff::ByAdmin, when, "https://app.example");
+        assert!(off.text.contains("An administrator"));
+        let added = passkey_added(Some("Ada"), "<Work> laptop", when, "https://app.example");
+        assert!(added.text.contains("<Work> laptop") && added.html.contains("&lt;Work&gt; laptop"));
+        let used = recovery_code_used(None, 7, when, "https://app.example");
+        assert!(used.subject.contains("7 left") && used.text.contains("You have 7 recovery codes left."));
+        assert!(recovery_code_used(None, 0, when, "x").text.contains("no recovery codes left"));
     }
 
     #[test]

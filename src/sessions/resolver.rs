@@ -1,6 +1,7 @@
 //! GraphQL face of sessions: tokens, refresh, sign-out, device list.
 use async_graphql::{Context, Object, SimpleObject, ID};
 
+use crate::entities::enums::AssuranceLevel;
 use crate::entities::session;
 use crate::error::{into_payload, GqlResultExt, UserError};
 use crate::graphql::context::ContextExt;
@@ -70,6 +71,10 @@ impl Session {
     /// True for the session that the request's access token belongs to.
     async fn current(&self) -> bool {
         self.current
+    }
+    /// AAL2 when the session was started with a second factor or a passkey.
+    async fn assurance_level(&self) -> AssuranceLevel {
+        self.model.assurance_level
     }
 }
 

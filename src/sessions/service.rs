@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use std::sync::Arc;
 
-use crate::entities::enums::AccountStatus;
+use crate::entities::enums::{AccountStatus, AssuranceLevel};
 use crate::entities::security_event::SecurityEventType;
 use crate::entities::{refresh_token, session, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
@@ -63,11 +63,14 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Auth
     Ok(Auth::Viewer(Viewer { user_id: user.id.clone(), session_id: claims.sid, role: user.role, user: Arc::new(user) }))
 }
 
-/// Starts a session for a user who just proved who they are.
+/// Starts a session for a user who just proved who they are, as strongly as
+/// `assurance` says. Only `accounts::signin` calls it: every way of signing
+/// in goes through there.
 pub async fn start<C: ConnectionTrait>(
     state: &AppState,
     db: &C,
     user_id: &str,
+    assurance: AssuranceLevel,
     user_agent: Option<String>,
     ip: Option<String>,
 ) -> Result<IssuedTokens, AppError> {
@@ -83,6 +86,7 @@ pub async fn start<C: ConnectionTrait>(
         last_used_at: Set(now),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
+        assurance_level: Set(assurance),
     }
     .insert(db)
     .await?;
@@ -181,6 +185,17 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> S
     let tokens = issue(state, &txn, &session.user_id, &session.id, now, expires_at).await?;
     txn.commit().await?;
     Ok(tokens)
+}
+
+/// Marks a live session as authenticated with two factors (after the user
+/// proved a second factor in it).
+pub async fn raise_to_aal2<C: ConnectionTrait>(db: &C, session_id: &str) -> Result<(), AppError> {
+    session::Entity::update_many()
+        .col_expr(session::Column::AssuranceLevel, Expr::value(AssuranceLevel::Aal2))
+        .filter(session::Column::Id.eq(session_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Ends one session; returns how many were live (0 or 1).

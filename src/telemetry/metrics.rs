@@ -22,6 +22,8 @@ const BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigninOutcome {
     Success,
+    /// The first factor was right; a second one is owed (an MFA challenge).
+    SecondFactorOwed,
     InvalidCredentials,
     /// Refused by the per-account lockout.
     Locked,
@@ -33,6 +35,7 @@ impl SigninOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
             SigninOutcome::Success => "success",
+            SigninOutcome::SecondFactorOwed => "second_factor_owed",
             SigninOutcome::InvalidCredentials => "invalid_credentials",
             SigninOutcome::Locked => "locked",
             SigninOutcome::Inactive => "inactive",

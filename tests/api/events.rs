@@ -513,3 +513,62 @@ async fn every_list_the_pruner_and_the_worker_read_through_an_index() {
         }
     }
 }
+
+#[tokio::test]
+async fn second_factor_changes_and_their_signins_are_in_the_history() {
+    use crate::mfa_helpers::*;
+    let app = spawn_app_with(passkey_settings).await;
+    let admin = admin(&app, "root").await;
+    let ann = app.user("ann").await;
+    let (secret, codes) = enable_totp(&app, &ann).await;
+    // One signin with a wrong code, one with a recovery code, one with a code.
+    let first = challenge(&app, "ann").await;
+    let out = verify_code(&app, &first, &wrong_code(&secret)).await;
+    assert_eq!(out["data"]["verifyMfa"]["userErrors"][0]["code"], "INVALID_CODE", "{out}");
+    let out = verify_recovery(&app, &first, &codes[0]).await;
+    let session = out["data"]["verifyMfa"]["tokens"]["accessToken"].as_str().unwrap_or_else(|| panic!("{out}")).to_owned();
+    steady_step(3).await;
+    let out = verify_code(&app, &challenge(&app, "ann").await, &code_at(&secret, 0)).await;
+    assert!(out["data"]["verifyMfa"]["tokens"].is_object(), "{out}");
+    // A passkey added and removed, TOTP turned off, and an admin reset.
+    let mut key = TestPasskey::new();
+    let passkey = register_passkey(&app, &session, &mut key, "Work laptop").await;
+    let out =
+        app.gql("mutation($id: ID!) { removePasskey(id: $id) { userErrors { code } } }", json!({ "id": passkey }), Some(&session)).await;
+    assert_eq!(out["data"]["removePasskey"]["userErrors"], json!([]), "{out}");
+    let out = app
+        .gql(
+            "mutation($i: DisableTotpInput!) { disableTotp(input: $i) { userErrors { code } } }",
+            json!({ "i": { "password": PASSWORD } }),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(out["data"]["disableTotp"]["userErrors"], json!([]), "{out}");
+    let out = app
+        .gql("mutation($id: ID!) { resetUserMfa(userId: $id) { userErrors { code } } }", json!({ "id": ann.id }), Some(&admin.access))
+        .await;
+    assert_eq!(out["data"]["resetUserMfa"]["userErrors"], json!([]), "{out}");
+
+    let mine = audit(&app, &admin, json!({ "userId": ann.id })).await;
+    let summary: Vec<(String, String)> = mine
+        .iter()
+        .rev()
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["detail"].as_str().unwrap_or("").to_owned()))
+        .filter(|(kind, _)| kind != "SIGNUP")
+        .collect();
+    let expected = [
+        ("SIGNIN", "password"),
+        ("MFA_ENABLED", "authenticator app"),
+        ("SIGNIN_FAILED", "wrong authenticator code"),
+        ("RECOVERY_CODE_USED", "9 left"),
+        ("SIGNIN", "password and recovery code"),
+        ("SIGNIN", "password and authenticator code"),
+        ("PASSKEY_ADDED", "\"Work laptop\""),
+        ("PASSKEY_REMOVED", "\"Work laptop\""),
+        ("MFA_DISABLED", "authenticator app"),
+    ];
+    let got: Vec<(&str, &str)> = summary.iter().map(|(k, d)| (k.as_str(), d.as_str())).collect();
+    assert_eq!(&got[..expected.len()], &expected[..], "{mine:#?}");
+    let reset = mine.iter().find(|e| e["type"] == "MFA_DISABLED" && e["actorId"] == admin.id).expect("the admin reset, with its actor");
+    assert!(reset["detail"].as_str().unwrap().starts_with("reset by an admin"), "{reset}");
+}

@@ -2,6 +2,7 @@
 //! fresh database per test (SQLite, or PostgreSQL when TESSERA_TEST_DB=postgres).
 mod helpers;
 mod mail_helpers;
+mod mfa_helpers;
 mod webhook_helpers;
 
 mod abuse;
@@ -15,8 +16,10 @@ mod instagram;
 mod lifecycle;
 mod mail;
 mod media;
+mod mfa;
 mod operations;
 mod pages;
+mod passkeys;
 mod profiles;
 mod readme;
 mod s3;

@@ -15,6 +15,7 @@ const config: CodegenConfig = {
         scalars: {
           Date: 'string',
           DateTime: 'string',
+          JSON: 'unknown',
           Upload: 'File | Blob',
         },
         useTypeImports: true,
