@@ -33,6 +33,10 @@ pub enum ErrorCode {
     GraphqlParseFailed,
     /// The query parses but is not valid against the schema, or breaks a request limit.
     GraphqlValidationFailed,
+    /// A hash-only request (automatic persisted queries) whose query this instance does not know: send the query text with the hash.
+    PersistedQueryNotFound,
+    /// A persisted query protocol version other than 1.
+    PersistedQueryNotSupported,
     /// A bug or an outage on the server; the cause is logged with the request id.
     Internal,
 }
@@ -50,6 +54,8 @@ impl ErrorCode {
             ErrorCode::NotAcceptable => "NOT_ACCEPTABLE",
             ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ErrorCode::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

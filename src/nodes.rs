@@ -112,7 +112,7 @@ impl User {
         let Some(plan_id) = self.private(ctx, self.0.subscription_plan_id.clone()).flatten() else {
             return Ok(None);
         };
-        let plan = ctx.data_unchecked::<Loaders>().plans.load_one(plan_id).await.map_err(load_error).gql()?;
+        let plan = ctx.data_unchecked::<Loaders>().plans().load_one(plan_id).await.map_err(load_error).gql()?;
         Ok(plan.map(SubscriptionPlan))
     }
     /// The user's profile; every user has one.
@@ -144,7 +144,7 @@ impl Profile {
     pub async fn of_user(ctx: &Context<'_>, owner: &user::Model) -> async_graphql::Result<Profile> {
         let model = ctx
             .data_unchecked::<Loaders>()
-            .profiles
+            .profiles()
             .load_one(owner.id.clone())
             .await
             .map_err(load_error)

@@ -58,8 +58,9 @@ pub fn with_limits(
     builder: SchemaBuilder<Query, Mutation, EmptySubscription>,
     config: &crate::config::Config,
 ) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    // The request limits of `graphql::limits` run in the /graphql handler,
+    // not as an extension: see there why.
     let builder = builder
-        .extension(crate::graphql::limits::RequestLimits)
         .limit_complexity(config.http.max_query_complexity as usize)
         .limit_directives(8)
         .limit_recursive_depth(64)

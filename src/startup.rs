@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::config::{redact_url, Config};
+use crate::graphql::documents::{Documents, DOCUMENT_CACHE_CAPACITY};
 use crate::http::{self, HttpState};
 use crate::mail::{transport::Transport, worker};
 use crate::media_store::MediaStore;
@@ -120,7 +121,7 @@ impl Application {
         if state.metrics.is_enabled() {
             crate::graphql::metrics::learn_root_fields(&state.metrics, &schema.sdl());
         }
-        let router = http::router(HttpState { app: state.clone(), schema });
+        let router = http::router(HttpState { app: state.clone(), schema, documents: Arc::new(Documents::new(DOCUMENT_CACHE_CAPACITY)) });
         spawn_sweeper(state.clone());
         if state.metrics.is_enabled() {
             spawn_metrics_upkeep(state.clone(), stop.clone());

@@ -56,7 +56,7 @@ impl AccountQuery {
     /// Any user by id; null when there is none (or it is not ACTIVE and the viewer is not staff or admin). Needs sign-in.
     async fn user(&self, ctx: &Context<'_>, #[graphql(desc = "The user's id.")] id: ID) -> async_graphql::Result<Option<User>> {
         let viewer = ctx.viewer().gql()?;
-        let found = ctx.data_unchecked::<Loaders>().users.load_one(id.0).await.map_err(load_error).gql()?;
+        let found = ctx.data_unchecked::<Loaders>().users().load_one(id.0).await.map_err(load_error).gql()?;
         Ok(found.filter(|u| u.status == AccountStatus::Active || viewer.role.is_staff() || u.id == viewer.user_id).map(User::new))
     }
 }

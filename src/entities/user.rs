@@ -31,6 +31,13 @@ pub struct Model {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
+/// A user's profile (one at most): read with the session in one statement.
+impl Related<super::profile::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::profile::Relation::User.def().rev()
+    }
+}
+
 #[async_trait::async_trait]
 impl ActiveModelBehavior for ActiveModel {
     /// The lower-cased copies that uniqueness checks and searches use follow

@@ -1,21 +1,22 @@
-//! Request limits:
-//! - right after parsing, before anything runs: at most one credential-taking
-//!   field per request, however aliased, so one request cannot carry a
-//!   hundred password guesses; a depth limit for ordinary queries
-//!   (introspection gets a deeper one: GraphiQL's own query nests about 13
-//!   levels);
-//! - as a credential-taking field starts: it counts against its client IP's
-//!   budget (`ratelimit::credential_attempt`), so no resolver has to.
+//! Request limits, checked on the parsed document before anything runs (the
+//! /graphql handler calls them through `documents`, once per distinct
+//! query text):
+//! - at most one credential-taking field per request, however aliased, so
+//!   one request cannot carry a hundred password guesses; the handler counts
+//!   that field against its client IP's budget (`ratelimit::credential_attempt`)
+//!   before the operation runs, so no resolver has to;
+//! - a depth limit for ordinary queries (introspection gets a deeper one:
+//!   GraphiQL's own query nests about 13 levels).
+//!
+//! They are not an async-graphql extension on purpose: with no extension
+//! installed, async-graphql resolves each field without building a
+//! ResolveInfo and calling through the extension chain.
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo};
-use async_graphql::parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet};
-use async_graphql::{Name, PathSegment, Positioned, ServerResult, Value, Variables};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet};
+use async_graphql::{Name, Pos, Positioned, ServerResult};
 
 use crate::error::ErrorCode;
-use crate::graphql::context::RequestInfo;
-use crate::state::AppState;
 
 /// The one list of fields that take a password, a code or a token from an
 /// email: one of them per request, each counted in the per-IP budget.
@@ -35,44 +36,44 @@ pub const CREDENTIAL_FIELDS: &[&str] = &[
 pub const MAX_DEPTH: usize = 10;
 pub const MAX_INTROSPECTION_DEPTH: usize = 16;
 
-pub struct RequestLimits;
-
-impl ExtensionFactory for RequestLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestLimitsExtension)
-    }
+/// The operation a request runs, as far as the handler needs to know it.
+pub struct SelectedOperation {
+    pub ty: OperationType,
+    /// The credential field at its root, if any (at most one: see `check`).
+    pub credential_field: Option<CredentialField>,
 }
 
-struct RequestLimitsExtension;
+pub struct CredentialField {
+    /// The schema's name for it.
+    pub name: String,
+    /// Its alias, or its name: where its error goes in the response.
+    pub response_key: String,
+    pub position: Pos,
+}
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequestLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check(&document)?;
-        Ok(document)
-    }
-
-    async fn resolve(&self, ctx: &ExtensionContext<'_>, info: ResolveInfo<'_>, next: NextResolve<'_>) -> ServerResult<Option<Value>> {
-        let is_root = info.path_node.parent.is_none();
-        if is_root && info.parent_type == "Mutation" && CREDENTIAL_FIELDS.contains(&info.name) {
-            if let (Ok(state), Ok(request)) = (ctx.data::<AppState>(), ctx.data::<RequestInfo>()) {
-                if let Err(error) = crate::ratelimit::credential_attempt(state, request.ip.as_deref()).await {
-                    let mut error = error.into_server_error();
-                    error.locations = vec![info.field.name.pos];
-                    error.path = vec![PathSegment::Field(info.alias.unwrap_or(info.name).to_owned())];
-                    return Err(error);
-                }
+/// The operation that `operation_name` selects, as async-graphql will pick
+/// it; None when none matches (async-graphql then reports why).
+pub fn selected_operation(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<SelectedOperation> {
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next()?,
+        (DocumentOperations::Multiple(_), None) => return None,
+    };
+    let ty = operation.node.ty;
+    let mut credential_field = None;
+    if ty == OperationType::Mutation {
+        visit_root_fields(document, &operation.node.selection_set, &mut HashSet::new(), &mut |field| {
+            if credential_field.is_none() && CREDENTIAL_FIELDS.contains(&field.node.name.node.as_str()) {
+                credential_field = Some(CredentialField {
+                    name: field.node.name.node.to_string(),
+                    response_key: field.node.response_key().node.to_string(),
+                    position: field.pos,
+                });
             }
-        }
-        next.run(ctx, info).await
+        });
     }
+    Some(SelectedOperation { ty, credential_field })
 }
 
 /// The checks, on a parsed document.
@@ -80,8 +81,8 @@ pub fn check(document: &ExecutableDocument) -> ServerResult<()> {
     for (_, operation) in document.operations.iter() {
         let selection_set = &operation.node.selection_set;
         let mut credential_fields = 0;
-        count_root_fields(document, selection_set, &mut HashSet::new(), &mut |name| {
-            if CREDENTIAL_FIELDS.contains(&name) {
+        visit_root_fields(document, selection_set, &mut HashSet::new(), &mut |field| {
+            if CREDENTIAL_FIELDS.contains(&field.node.name.node.as_str()) {
                 credential_fields += 1;
             }
         });
@@ -105,24 +106,24 @@ fn fragment<'a>(document: &'a ExecutableDocument, name: &Name) -> Option<&'a Pos
     document.fragments.get(name)
 }
 
-/// Calls `visit` with the name of every field at the root of the operation,
-/// looking through fragments (each fragment once: cycles are a validation
-/// error reported later).
-fn count_root_fields<'a>(
+/// Calls `visit` with every field at the root of the operation, looking
+/// through fragments (each fragment once: cycles are a validation error
+/// reported later).
+fn visit_root_fields<'a>(
     document: &'a ExecutableDocument,
     set: &'a Positioned<SelectionSet>,
     seen: &mut HashSet<&'a str>,
-    visit: &mut dyn FnMut(&str),
+    visit: &mut dyn FnMut(&'a Positioned<async_graphql::parser::types::Field>),
 ) {
     for selection in &set.node.items {
         match &selection.node {
-            Selection::Field(field) => visit(field.node.name.node.as_str()),
-            Selection::InlineFragment(inline) => count_root_fields(document, &inline.node.selection_set, seen, visit),
+            Selection::Field(field) => visit(field),
+            Selection::InlineFragment(inline) => visit_root_fields(document, &inline.node.selection_set, seen, visit),
             Selection::FragmentSpread(spread) => {
                 let name = &spread.node.fragment_name.node;
                 if seen.insert(name.as_str()) {
                     if let Some(definition) = fragment(document, name) {
-                        count_root_fields(document, &definition.node.selection_set, seen, visit);
+                        visit_root_fields(document, &definition.node.selection_set, seen, visit);
                     }
                 }
             }
@@ -186,6 +187,20 @@ mod tests {
         assert!(checked("mutation { a: signin(input: {login: \"a\", password: \"b\"}) { user { id } } b: signin(input: {login: \"a\", password: \"c\"}) { user { id } } }").is_err());
         assert!(checked("mutation { ...F ... on Mutation { refreshTokens(refreshToken: \"x\") { tokens { accessToken } } } } fragment F on Mutation { signin(input: {login: \"a\", password: \"b\"}) { user { id } } }").is_err());
         assert!(checked("mutation { signout { message } signin(input: {login: \"a\", password: \"b\"}) { user { id } } }").is_ok());
+    }
+
+    #[test]
+    fn the_selected_operation_names_its_credential_field() {
+        let document = async_graphql::parser::parse_query(
+            "query Q { me { id } } mutation M { signout { message } ... on Mutation { again: signin(input: {login: \"a\", password: \"b\"}) { user { id } } } }",
+        )
+        .unwrap();
+        let query = selected_operation(&document, Some("Q")).unwrap();
+        assert!(query.ty == OperationType::Query && query.credential_field.is_none());
+        let mutation = selected_operation(&document, Some("M")).unwrap();
+        assert_eq!(mutation.credential_field.map(|f| f.response_key).as_deref(), Some("again"));
+        assert!(selected_operation(&document, None).is_none(), "two operations need a name");
+        assert!(selected_operation(&document, Some("X")).is_none());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Per-request batch loaders: every user, profile and plan that one GraphQL
 //! request touches is fetched in one statement per kind, whatever the count.
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
@@ -152,59 +152,97 @@ impl Loader<String> for PasskeysLoader {
 }
 
 /// The loaders of one request. They cache for the request's lifetime only, so
-/// a later request never sees stale rows.
+/// a later request never sees stale rows. Each is made on first use: most
+/// requests need one or two of them.
 pub struct Loaders {
-    pub users: DataLoader<UserLoader, HashMapCache>,
-    pub profiles: DataLoader<ProfileLoader, HashMapCache>,
-    pub plans: DataLoader<PlanLoader, HashMapCache>,
-    pub instagram_accounts: DataLoader<InstagramAccountLoader, HashMapCache>,
-    pub instagram_image_counts: DataLoader<InstagramImageCountLoader, HashMapCache>,
-    pub totp_factors: DataLoader<TotpFactorLoader, HashMapCache>,
-    pub recovery_codes_left: DataLoader<RecoveryCodesLeftLoader, HashMapCache>,
-    pub passkeys: DataLoader<PasskeysLoader, HashMapCache>,
+    db: DatabaseConnection,
+    users: OnceLock<DataLoader<UserLoader, HashMapCache>>,
+    profiles: OnceLock<DataLoader<ProfileLoader, HashMapCache>>,
+    plans: OnceLock<DataLoader<PlanLoader, HashMapCache>>,
+    instagram_accounts: OnceLock<DataLoader<InstagramAccountLoader, HashMapCache>>,
+    instagram_image_counts: OnceLock<DataLoader<InstagramImageCountLoader, HashMapCache>>,
+    totp_factors: OnceLock<DataLoader<TotpFactorLoader, HashMapCache>>,
+    recovery_codes_left: OnceLock<DataLoader<RecoveryCodesLeftLoader, HashMapCache>>,
+    passkeys: OnceLock<DataLoader<PasskeysLoader, HashMapCache>>,
 }
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection) -> Self {
         Loaders {
-            users: DataLoader::with_cache(UserLoader(db.clone()), tokio::spawn, HashMapCache::default()),
-            profiles: DataLoader::with_cache(ProfileLoader(db.clone()), tokio::spawn, HashMapCache::default()),
-            plans: DataLoader::with_cache(PlanLoader(db.clone()), tokio::spawn, HashMapCache::default()),
-            instagram_accounts: DataLoader::with_cache(InstagramAccountLoader(db.clone()), tokio::spawn, HashMapCache::default()),
-            instagram_image_counts: DataLoader::with_cache(InstagramImageCountLoader(db.clone()), tokio::spawn, HashMapCache::default()),
-            totp_factors: DataLoader::with_cache(TotpFactorLoader(db.clone()), tokio::spawn, HashMapCache::default()),
-            recovery_codes_left: DataLoader::with_cache(RecoveryCodesLeftLoader(db.clone()), tokio::spawn, HashMapCache::default()),
-            passkeys: DataLoader::with_cache(PasskeysLoader(db.clone()), tokio::spawn, HashMapCache::default()),
+            db: db.clone(),
+            users: OnceLock::new(),
+            profiles: OnceLock::new(),
+            plans: OnceLock::new(),
+            instagram_accounts: OnceLock::new(),
+            instagram_image_counts: OnceLock::new(),
+            totp_factors: OnceLock::new(),
+            recovery_codes_left: OnceLock::new(),
+            passkeys: OnceLock::new(),
         }
+    }
+
+    pub fn users(&self) -> &DataLoader<UserLoader, HashMapCache> {
+        self.users.get_or_init(|| DataLoader::with_cache(UserLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
+    }
+
+    pub fn profiles(&self) -> &DataLoader<ProfileLoader, HashMapCache> {
+        self.profiles.get_or_init(|| DataLoader::with_cache(ProfileLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
+    }
+
+    pub fn plans(&self) -> &DataLoader<PlanLoader, HashMapCache> {
+        self.plans.get_or_init(|| DataLoader::with_cache(PlanLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
+    }
+
+    pub fn instagram_accounts(&self) -> &DataLoader<InstagramAccountLoader, HashMapCache> {
+        self.instagram_accounts
+            .get_or_init(|| DataLoader::with_cache(InstagramAccountLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
+    }
+
+    pub fn instagram_image_counts(&self) -> &DataLoader<InstagramImageCountLoader, HashMapCache> {
+        self.instagram_image_counts
+            .get_or_init(|| DataLoader::with_cache(InstagramImageCountLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
+    }
+
+    pub fn totp_factors(&self) -> &DataLoader<TotpFactorLoader, HashMapCache> {
+        self.totp_factors.get_or_init(|| DataLoader::with_cache(TotpFactorLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
+    }
+
+    pub fn recovery_codes_left(&self) -> &DataLoader<RecoveryCodesLeftLoader, HashMapCache> {
+        self.recovery_codes_left
+            .get_or_init(|| DataLoader::with_cache(RecoveryCodesLeftLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
+    }
+
+    pub fn passkeys(&self) -> &DataLoader<PasskeysLoader, HashMapCache> {
+        self.passkeys.get_or_init(|| DataLoader::with_cache(PasskeysLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
     }
 
     /// Users by id, fetched now in one statement (no batching delay) and
     /// remembered for the rest of the request.
     pub async fn users_now(&self, ids: &[String]) -> Result<HashMap<String, user::Model>, AppError> {
-        let found = self.users.loader().load(ids).await.map_err(load_error)?;
-        self.users.feed_many(found.clone()).await;
+        let found = self.users().loader().load(ids).await.map_err(load_error)?;
+        self.users().feed_many(found.clone()).await;
         Ok(found)
     }
 
     /// Loads the Instagram accounts and image counts of a list of users in
     /// one statement each, at once (see `prime_users`).
     pub async fn prime_instagram(&self, user_ids: &[String]) -> Result<(), AppError> {
-        let accounts = self.instagram_accounts.loader().load(user_ids).await.map_err(load_error)?;
-        self.instagram_accounts.feed_many(accounts).await;
-        let counts = self.instagram_image_counts.loader().load(user_ids).await.map_err(load_error)?;
-        self.instagram_image_counts.feed_many(counts).await;
+        let accounts = self.instagram_accounts().loader().load(user_ids).await.map_err(load_error)?;
+        self.instagram_accounts().feed_many(accounts).await;
+        let counts = self.instagram_image_counts().loader().load(user_ids).await.map_err(load_error)?;
+        self.instagram_image_counts().feed_many(counts).await;
         Ok(())
     }
 
     /// Loads the second factors of a list of users (User.mfa) in one
     /// statement per kind, at once (see `prime_users`).
     pub async fn prime_mfa(&self, user_ids: &[String]) -> Result<(), AppError> {
-        let factors = self.totp_factors.loader().load(user_ids).await.map_err(load_error)?;
-        self.totp_factors.feed_many(factors).await;
-        let codes = self.recovery_codes_left.loader().load(user_ids).await.map_err(load_error)?;
-        self.recovery_codes_left.feed_many(codes).await;
-        let passkeys = self.passkeys.loader().load(user_ids).await.map_err(load_error)?;
-        self.passkeys.feed_many(passkeys).await;
+        let factors = self.totp_factors().loader().load(user_ids).await.map_err(load_error)?;
+        self.totp_factors().feed_many(factors).await;
+        let codes = self.recovery_codes_left().loader().load(user_ids).await.map_err(load_error)?;
+        self.recovery_codes_left().feed_many(codes).await;
+        let passkeys = self.passkeys().loader().load(user_ids).await.map_err(load_error)?;
+        self.passkeys().feed_many(passkeys).await;
         Ok(())
     }
 
@@ -214,16 +252,16 @@ impl Loaders {
     /// the executor happens to split the items into batches, and no item
     /// waits for a batch window.
     pub async fn prime_users(&self, users: &[&user::Model]) -> Result<(), AppError> {
-        self.users.feed_many(users.iter().map(|u| (u.id.clone(), (*u).clone()))).await;
+        self.users().feed_many(users.iter().map(|u| (u.id.clone(), (*u).clone()))).await;
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-        let profiles = self.profiles.loader().load(&ids).await.map_err(load_error)?;
-        self.profiles.feed_many(profiles).await;
+        let profiles = self.profiles().loader().load(&ids).await.map_err(load_error)?;
+        self.profiles().feed_many(profiles).await;
         let mut plan_ids: Vec<String> = users.iter().filter_map(|u| u.subscription_plan_id.clone()).collect();
         plan_ids.sort();
         plan_ids.dedup();
         if !plan_ids.is_empty() {
-            let plans = self.plans.loader().load(&plan_ids).await.map_err(load_error)?;
-            self.plans.feed_many(plans).await;
+            let plans = self.plans().loader().load(&plan_ids).await.map_err(load_error)?;
+            self.plans().feed_many(plans).await;
         }
         Ok(())
     }

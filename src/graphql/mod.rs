@@ -2,6 +2,8 @@
 //! request limits, batch loaders, cursor paging and scalars.
 /// What resolvers read from a request: state, viewer, uploads.
 pub mod context;
+/// Parsed documents by the SHA-256 of their text; automatic persisted queries.
+pub mod documents;
 /// One credential field per request, counted per IP; depth limits.
 pub mod limits;
 /// Per-request DataLoaders: one statement per kind, whatever the count.

@@ -7,13 +7,13 @@ use std::net::SocketAddr;
 
 use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
+use async_graphql::PathSegment;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use tokio_util::compat::TokioAsyncReadCompatExt;
-use tracing::Instrument;
 
 use super::errors::{
     bad_request, error_response, internal_error, missing_query, normalize_errors, not_acceptable, parse_error_response, payload_too_large,
@@ -22,8 +22,11 @@ use super::negotiation::{negotiate, MediaType};
 use super::HttpState;
 use crate::error::ErrorCode;
 use crate::graphql::context::RequestInfo;
+use crate::graphql::documents::Prepared;
+use crate::graphql::limits;
 use crate::graphql::loaders::Loaders;
 use crate::sessions::service::authenticate;
+use crate::viewer::Auth;
 
 fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
@@ -44,27 +47,7 @@ pub async fn get_handler(
         Ok(request) => request,
         Err(_) => return bad_request(media, "The query string is not a GraphQL request."),
     };
-    if request.query.trim().is_empty() {
-        return missing_query(media);
-    }
-    // GET must never change anything: only queries run over it.
-    if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
-        let is_mutation = document.operations.iter().any(|(name, op)| {
-            let selected = match (&request.operation_name, name) {
-                (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
-                (None, _) => true,
-                _ => false,
-            };
-            selected && op.node.ty != OperationType::Query
-        });
-        if is_mutation {
-            let mut response =
-                error_response(media, StatusCode::METHOD_NOT_ALLOWED, ErrorCode::BadRequest, "Mutations need POST: GET runs queries only.");
-            response.headers_mut().insert(header::ALLOW, "GET, POST".parse().expect("static header"));
-            return response;
-        }
-    }
-    execute(&state, media, &headers, peer, request).await
+    execute(&state, media, &headers, peer, request, Method::Get).await
 }
 
 pub async fn post_handler(
@@ -113,10 +96,7 @@ pub async fn post_handler(
             return bad_request(media, "Batched requests are not supported: send one operation per request.")
         }
     };
-    if request.query.trim().is_empty() {
-        return missing_query(media);
-    }
-    execute(&state, media, &headers, peer, request).await
+    execute(&state, media, &headers, peer, request, Method::Post).await
 }
 
 /// Content types a browser may send cross-site without a CORS preflight
@@ -155,29 +135,83 @@ pub fn client_ip(peer: std::net::IpAddr, headers: &HeaderMap, trusted: &[crate::
     forwarded.iter().rev().copied().find(|ip| !is_trusted(*ip)).or(forwarded.first().copied()).unwrap_or(peer)
 }
 
-async fn execute(state: &HttpState, media: MediaType, headers: &HeaderMap, peer: SocketAddr, request: async_graphql::Request) -> Response {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+async fn execute(
+    state: &HttpState,
+    media: MediaType,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    mut request: async_graphql::Request,
+    method: Method,
+) -> Response {
     let request_id = request_id(headers);
-    let span = tracing::info_span!("graphql", request_id = %request_id);
-    async move {
-        let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let auth = match authenticate(&state.app, authorization).await {
-            Ok(auth) => auth,
-            Err(error) => {
-                tracing::error!(error = ?error, "authentication lookup failed");
-                return internal_error(media, &request_id);
-            }
-        };
-        let info = RequestInfo {
-            auth,
-            user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-            ip: Some(client_ip(peer.ip(), headers, &state.app.config.http.trusted_proxies.0).to_string()),
-        };
-        let request = request.data(info).data(Loaders::new(&state.app.db)).data(state.app.clone());
-        let response = normalize_errors(state.schema.execute(request).await, &request_id);
-        graphql_response(media, response, &request_id)
+    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
+        return missing_query(media);
     }
-    .instrument(span)
-    .await
+    // Parsed and checked once per distinct query text; a hash-only request
+    // gets its text here.
+    let document = match state.documents.prepare(&mut request) {
+        Ok(Prepared::Ready(checked)) => Some(checked),
+        Ok(Prepared::Unparsable) => None,
+        Err(refusal) => {
+            return graphql_response(media, normalize_errors(async_graphql::Response::from_errors(vec![refusal]), &request_id), &request_id)
+        }
+    };
+    let operation = document.as_ref().and_then(|checked| limits::selected_operation(&checked.document, request.operation_name.as_deref()));
+    let ip = client_ip(peer.ip(), headers, &state.app.config.http.trusted_proxies.0).to_string();
+    if let Some(operation) = &operation {
+        // GET must never change anything: only queries run over it.
+        if method == Method::Get && operation.ty != OperationType::Query {
+            let mut response =
+                error_response(media, StatusCode::METHOD_NOT_ALLOWED, ErrorCode::BadRequest, "Mutations need POST: GET runs queries only.");
+            response.headers_mut().insert(header::ALLOW, "GET, POST".parse().expect("static header"));
+            return response;
+        }
+        // A field that takes a password or a token counts against its
+        // client's budget before anything runs (see `graphql::limits`).
+        if let Some(field) = &operation.credential_field {
+            if let Err(error) = crate::ratelimit::credential_attempt(&state.app, Some(&ip)).await {
+                // Refused before it ran, it still counts as that field's failure.
+                state.app.metrics.graphql_field(true, &field.name, false, std::time::Duration::ZERO);
+                let mut error = error.into_server_error();
+                error.locations = vec![field.position];
+                error.path = vec![PathSegment::Field(field.response_key.clone())];
+                return graphql_response(
+                    media,
+                    normalize_errors(async_graphql::Response::from_errors(vec![error]), &request_id),
+                    &request_id,
+                );
+            }
+        }
+    }
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let is_query = operation.as_ref().is_some_and(|operation| operation.ty == OperationType::Query);
+    let (auth, viewer_profile) = match authenticate(&state.app, authorization).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::error!(request_id = %request_id, error = ?error, "authentication lookup failed");
+            return internal_error(media, &request_id);
+        }
+    };
+    let loaders = Loaders::new(&state.app.db);
+    // The viewer's profile came with the session check. A query can use it
+    // as is; a mutation may change it before reading it back.
+    if let (true, Auth::Viewer(viewer), Some(profile)) = (is_query, &auth, viewer_profile) {
+        loaders.profiles().feed_one(viewer.user_id.clone(), profile).await;
+    }
+    let info =
+        RequestInfo { auth, user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned), ip: Some(ip) };
+    if let Some(checked) = document {
+        request.set_parsed_query(checked.document.clone());
+    }
+    let request = request.data(info).data(loaders).data(state.app.clone());
+    let response = normalize_errors(state.schema.execute(request).await, &request_id);
+    graphql_response(media, response, &request_id)
 }
 
 /// Whether the request failed before execution began (it did not parse, was
@@ -196,25 +230,33 @@ fn graphql_response(media: MediaType, response: async_graphql::Response, request
     let request_error = is_request_error(&response);
     let status = if request_error && media == MediaType::GraphQLResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let cache_control = if response.is_ok() { response.cache_control.value() } else { None };
-    let extra_headers = response.http_headers.clone();
-    let mut body = match serde_json::to_value(&response) {
-        Ok(body) => body,
+    // Serialized once, straight to bytes.
+    let body = GraphqlBody { data: (!request_error).then_some(&response.data), errors: &response.errors, extensions: &response.extensions };
+    let bytes = match serde_json::to_vec(&body) {
+        Ok(bytes) => bytes,
         Err(error) => {
             tracing::error!(error = %error, "a GraphQL response did not serialize");
             return internal_error(media, request_id);
         }
     };
-    if request_error {
-        if let Some(object) = body.as_object_mut() {
-            object.remove("data");
-        }
-    }
-    let mut http_response = (status, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response();
+    let mut http_response = (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response();
     if let Some(value) = cache_control.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
         http_response.headers_mut().insert(header::CACHE_CONTROL, value);
     }
-    http_response.headers_mut().extend(extra_headers);
+    http_response.headers_mut().extend(response.http_headers);
     http_response
+}
+
+/// A GraphQL response as it goes out: async-graphql's own shape, except that
+/// a request error has no `data` entry at all.
+#[derive(serde::Serialize)]
+struct GraphqlBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
 /// A request id from a well-formed X-Request-Id header, or a new one.

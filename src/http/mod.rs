@@ -33,6 +33,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::graphql::documents::Documents;
 use crate::schema::TesseraSchema;
 use crate::state::AppState;
 
@@ -41,6 +42,8 @@ use crate::state::AppState;
 pub struct HttpState {
     pub app: AppState,
     pub schema: Arc<TesseraSchema>,
+    /// Parsed documents by query hash, shared by every request (and APQ).
+    pub documents: Arc<Documents>,
 }
 
 /// Every route pattern, as the metrics label them.

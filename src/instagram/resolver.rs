@@ -16,7 +16,7 @@ pub struct InstagramAccount(pub instagram_account::Model);
 impl InstagramAccount {
     /// The account linked by this user, if any, through the batch loader.
     pub async fn of_user(ctx: &Context<'_>, user_id: &str) -> async_graphql::Result<Option<InstagramAccount>> {
-        let found = ctx.data_unchecked::<Loaders>().instagram_accounts.load_one(user_id.to_owned()).await.map_err(load_error).gql()?;
+        let found = ctx.data_unchecked::<Loaders>().instagram_accounts().load_one(user_id.to_owned()).await.map_err(load_error).gql()?;
         Ok(found.flatten().map(InstagramAccount))
     }
 }
@@ -36,7 +36,7 @@ impl InstagramAccount {
     async fn image_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         let count = ctx
             .data_unchecked::<Loaders>()
-            .instagram_image_counts
+            .instagram_image_counts()
             .load_one(self.0.user_id.clone())
             .await
             .map_err(load_error)

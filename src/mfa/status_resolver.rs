@@ -24,17 +24,17 @@ impl MfaStatus {
 impl MfaStatus {
     /// Whether signin asks for a TOTP code (after confirmTotp, until disableTotp).
     async fn totp_enabled(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let factor = ctx.data_unchecked::<Loaders>().totp_factors.load_one(self.user_id.clone()).await.map_err(load_error).gql()?;
+        let factor = ctx.data_unchecked::<Loaders>().totp_factors().load_one(self.user_id.clone()).await.map_err(load_error).gql()?;
         Ok(factor.flatten().is_some_and(|f| f.confirmed_at.is_some()))
     }
     /// How many of the ten recovery codes are still unused; 0 without TOTP.
     async fn recovery_codes_left(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let left = ctx.data_unchecked::<Loaders>().recovery_codes_left.load_one(self.user_id.clone()).await.map_err(load_error).gql()?;
+        let left = ctx.data_unchecked::<Loaders>().recovery_codes_left().load_one(self.user_id.clone()).await.map_err(load_error).gql()?;
         Ok(i32::try_from(left.unwrap_or(0)).unwrap_or(i32::MAX))
     }
     /// The account's passkeys, oldest first.
     async fn passkeys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Passkey>> {
-        let found = ctx.data_unchecked::<Loaders>().passkeys.load_one(self.user_id.clone()).await.map_err(load_error).gql()?;
+        let found = ctx.data_unchecked::<Loaders>().passkeys().load_one(self.user_id.clone()).await.map_err(load_error).gql()?;
         Ok(found.unwrap_or_default().into_iter().map(Passkey).collect())
     }
 }

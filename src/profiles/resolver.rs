@@ -58,7 +58,7 @@ async fn visible_profiles(ctx: &Context<'_>, ids: Vec<String>) -> async_graphql:
         loaders.prime_instagram(&ids).await.gql()?;
     }
     // Primed just above: these come from the cache.
-    let profiles = loaders.profiles.load_many(visible.iter().map(|u| u.id.clone())).await.map_err(load_error).gql()?;
+    let profiles = loaders.profiles().load_many(visible.iter().map(|u| u.id.clone())).await.map_err(load_error).gql()?;
     Ok(ids
         .iter()
         .map(|id| {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::entities::enums::{AccountStatus, AssuranceLevel};
 use crate::entities::security_event::SecurityEventType;
-use crate::entities::{refresh_token, session, user};
+use crate::entities::{profile, refresh_token, session, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
 use crate::events::service::{self as events, Event};
 use crate::security::jwt::from_authorization_header;
@@ -33,25 +33,27 @@ fn ttl(duration: std::time::Duration) -> Duration {
     Duration::from_std(duration).unwrap_or(Duration::days(30))
 }
 
-/// Resolves an Authorization header into who is asking: one indexed lookup
-/// of the session joined with its user.
-pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Auth, AppError> {
-    let Some(header) = header else { return Ok(Auth::Anonymous) };
-    let Some(token) = from_authorization_header(header) else { return Ok(Auth::Invalid) };
-    let Some(claims) = state.tokens.verify_access(token) else { return Ok(Auth::Invalid) };
+/// Resolves an Authorization header into who is asking, with the viewer's
+/// profile: one indexed lookup of the session joined with its user and profile.
+pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<(Auth, Option<profile::Model>), AppError> {
+    let Some(header) = header else { return Ok((Auth::Anonymous, None)) };
+    let Some(token) = from_authorization_header(header) else { return Ok((Auth::Invalid, None)) };
+    let Some(claims) = state.tokens.verify_access(token) else { return Ok((Auth::Invalid, None)) };
     let now = Utc::now();
-    // The session and its whole user row in one statement: the user is the
-    // viewer, and `me` needs no second query.
+    // The session, its whole user row and the user's profile in one
+    // statement: the user is the viewer, and `me { profile }` needs no
+    // second query.
     let row = session::Entity::find_by_id(claims.sid.clone())
         .find_also_related(user::Entity)
+        .and_also_related(profile::Entity)
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(now))
         .filter(user::Column::Status.eq(AccountStatus::Active))
         .one(&state.db)
         .await?;
-    let Some((session, Some(user))) = row else { return Ok(Auth::Invalid) };
+    let Some((session, Some(user), profile)) = row else { return Ok((Auth::Invalid, None)) };
     if user.id != claims.sub {
-        return Ok(Auth::Invalid);
+        return Ok((Auth::Invalid, None));
     }
     if (now - session.last_used_at).num_seconds() >= TOUCH_INTERVAL_SECS {
         session::Entity::update_many()
@@ -60,7 +62,8 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Auth
             .exec(&state.db)
             .await?;
     }
-    Ok(Auth::Viewer(Viewer { user_id: user.id.clone(), session_id: claims.sid, role: user.role, user: Arc::new(user) }))
+    let viewer = Viewer { user_id: user.id.clone(), session_id: claims.sid, role: user.role, user: Arc::new(user) };
+    Ok((Auth::Viewer(viewer), profile))
 }
 
 /// Starts a session for a user who just proved who they are, as strongly as

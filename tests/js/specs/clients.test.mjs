@@ -120,3 +120,45 @@ test('apollo-upload-client: a display picture through the multipart request spec
   assert.equal(removed.data.updateProfile.profile.displayPicUrl, null);
   assert.equal((await fetch(url)).status, 404);
 });
+
+test('Apollo persisted queries: a hash first, the text once when the server does not know it, GET for queries', async () => {
+  const { PersistedQueryLink } = await import('@apollo/client/link/persisted-queries');
+  const { HttpLink } = await import('@apollo/client');
+  const { createHash } = await import('node:crypto');
+  const { accessToken } = await signupAndSignin('apq');
+  const sent = [];
+  const recordingFetch = async (url, init) => {
+    const body = init?.body ? JSON.parse(init.body) : Object.fromEntries(new URL(url).searchParams);
+    sent.push({ method: init?.method ?? 'GET', withQuery: Boolean(body.query) });
+    return fetch(url, init);
+  };
+  const newClient = () =>
+    new ApolloClient({
+      link: new PersistedQueryLink({ sha256: (text) => createHash('sha256').update(text).digest('hex'), useGETForHashedQueries: true }).concat(
+        new HttpLink({ uri: GRAPHQL_URL, headers: { authorization: `Bearer ${accessToken}` }, fetch: recordingFetch }),
+      ),
+      cache: new InMemoryCache(),
+    });
+  // A query text unique to this run, so that the server cannot know it yet.
+  const query = gql(`query ApqMe${uniqueName('q').replace(/[^A-Za-z0-9]/g, '')} { me { id email profile { bio } } }`);
+
+  const first = await newClient().query({ query, fetchPolicy: 'network-only' });
+  assert.ok(first.data.me.id);
+  assert.deepEqual(
+    sent.map((request) => request.withQuery),
+    [false, true],
+    'the hash alone, then the text once',
+  );
+  assert.equal(sent[0].method, 'GET');
+
+  sent.length = 0;
+  const second = await newClient().query({ query, fetchPolicy: 'network-only' });
+  assert.equal(second.data.me.id, first.data.me.id);
+  assert.deepEqual(sent, [{ method: 'GET', withQuery: false }], 'the server now knows the hash');
+
+  const mutation = gql(operation('updateProfile'));
+  sent.length = 0;
+  const updated = await newClient().mutate({ mutation, variables: { input: { bio: 'persisted' } } });
+  assert.deepEqual(updated.data.updateProfile.userErrors, []);
+  assert.ok(sent.every((request) => request.method === 'POST'), 'mutations stay on POST');
+});
