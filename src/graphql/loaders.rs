@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::entities::{instagram_account, instagram_image, passkey, profile, recovery_code, subscription_plan, totp_factor, user};
+use crate::entities::{identity, instagram_account, instagram_image, passkey, profile, recovery_code, subscription_plan, totp_factor, user};
 use crate::error::AppError;
 
 pub type LoadError = Arc<AppError>;
@@ -151,6 +151,29 @@ impl Loader<String> for PasskeysLoader {
     }
 }
 
+/// Each user's linked provider identities, by provider name (empty lists included).
+pub struct IdentitiesLoader(pub DatabaseConnection);
+
+impl Loader<String> for IdentitiesLoader {
+    type Value = Vec<identity::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        use sea_orm::QueryOrder;
+        let rows = identity::Entity::find()
+            .filter(identity::Column::UserId.is_in(keys.iter().cloned()))
+            .order_by_asc(identity::Column::Provider)
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut found: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for row in rows {
+            found.entry(row.user_id.clone()).or_default().push(row);
+        }
+        Ok(found)
+    }
+}
+
 /// The loaders of one request. They cache for the request's lifetime only, so
 /// a later request never sees stale rows.
 pub struct Loaders {
@@ -162,6 +185,7 @@ pub struct Loaders {
     pub totp_factors: DataLoader<TotpFactorLoader, HashMapCache>,
     pub recovery_codes_left: DataLoader<RecoveryCodesLeftLoader, HashMapCache>,
     pub passkeys: DataLoader<PasskeysLoader, HashMapCache>,
+    pub identities: DataLoader<IdentitiesLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -175,6 +199,7 @@ impl Loaders {
             totp_factors: DataLoader::with_cache(TotpFactorLoader(db.clone()), tokio::spawn, HashMapCache::default()),
             recovery_codes_left: DataLoader::with_cache(RecoveryCodesLeftLoader(db.clone()), tokio::spawn, HashMapCache::default()),
             passkeys: DataLoader::with_cache(PasskeysLoader(db.clone()), tokio::spawn, HashMapCache::default()),
+            identities: DataLoader::with_cache(IdentitiesLoader(db.clone()), tokio::spawn, HashMapCache::default()),
         }
     }
 
