@@ -59,8 +59,11 @@ pub fn start_real_provider(users: Value) -> RealProvider {
         .spawn()
         .expect("node runs tests/oidc/provider.mjs");
     let stdout = child.stdout.take().unwrap();
+    let mut reader = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("the provider says READY");
+    reader.read_line(&mut line).expect("the provider says READY");
+    // Whatever it prints later is read, so that it never writes to a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let issuer = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("unexpected provider output: {line}")).to_owned();
     RealProvider { issuer, child }
 }
@@ -109,7 +112,7 @@ impl Browser {
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> reqwest::Response {
-        let response = request.header(reqwest::header::COOKIE, self.cookie_header()).send().await.expect("the provider answers");
+        let response = request.header(reqwest::header::COOKIE, self.cookie_header()).send().await.unwrap_or_else(|e| panic!("the provider does not answer: {e:?}"));
         self.keep_cookies(&response);
         response
     }
@@ -244,7 +247,7 @@ impl TestKey {
         TestKey {
             kid: kid.into(),
             alg: Algorithm::ES256,
-            encoding: Arc::new(EncodingKey::from_ec_der(&openssl(&["pkey", "-outform", "DER"], Some(&pem)))),
+            encoding: Arc::new(EncodingKey::from_ec_der(&openssl(&["pkcs8", "-topk8", "-nocrypt", "-outform", "DER"], Some(&pem)))),
             jwk: json!({ "kty": "EC", "kid": kid, "use": "sig", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..]) }),
             public_pem: None,
         }
