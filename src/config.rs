@@ -1094,4 +1094,68 @@ mod tests {
         assert!(SettingsOnly::try_parse_from(["tessera", "--max-query-complexity", "10"]).is_err());
         assert!(SettingsOnly::try_parse_from(["tessera", "--default-phone-region", "ZZZ"]).is_err());
     }
+
+    fn oidc(providers: &str, env: &[(&str, &str)]) -> anyhow::Result<OidcConfig> {
+        let settings =
+            OidcSettings { oidc_providers: parse_list(providers).unwrap(), oauth_redirect_urls: List::default(), providers: vec![] };
+        let env: std::collections::HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        settings.resolve(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn oidc_providers_are_read_from_their_own_variables() {
+        let config = oidc(
+            "google, corp2",
+            &[
+                ("OIDC_GOOGLE_ISSUER", "https://accounts.google.com/"),
+                ("OIDC_GOOGLE_CLIENT_IDS", "web.apps, ios.apps"),
+                ("OIDC_GOOGLE_CLIENT_SECRET", "s3cret"),
+                ("OIDC_CORP2_ISSUER", "http://127.0.0.1:8081/realms/x"),
+                ("OIDC_CORP2_CLIENT_IDS", "app"),
+                ("OIDC_CORP2_DISPLAY_NAME", "Corp SSO"),
+                ("OIDC_CORP2_SCOPES", "openid  email"),
+            ],
+        )
+        .unwrap();
+        let google = &config.providers[0];
+        assert_eq!((google.name.as_str(), google.display_name.as_str()), ("google", "Google"));
+        assert_eq!(google.issuer, "https://accounts.google.com", "without the trailing slash");
+        assert_eq!(google.client_ids, vec!["web.apps", "ios.apps"]);
+        assert_eq!(google.scopes, "openid email profile");
+        assert!(matches!(&google.client_secret, Some(ClientSecret::Static(s)) if s.expose() == "s3cret"));
+        assert!(!format!("{config:?}").contains("s3cret"), "the secret never prints");
+        let corp = &config.providers[1];
+        assert_eq!((corp.display_name.as_str(), corp.scopes.as_str()), ("Corp SSO", "openid email"));
+        assert!(corp.client_secret.is_none());
+    }
+
+    #[test]
+    fn oidc_settings_are_checked() {
+        let issuer = ("OIDC_X_ISSUER", "https://id.example");
+        let ids = ("OIDC_X_CLIENT_IDS", "a");
+        assert!(oidc("x", &[issuer, ids]).is_ok());
+        assert!(oidc("x", &[ids]).is_err(), "an issuer is required");
+        assert!(oidc("x", &[issuer]).is_err(), "client ids are required");
+        assert!(oidc("x", &[("OIDC_X_ISSUER", "http://id.example"), ids]).is_err(), "plain http only on loopback");
+        assert!(oidc("x", &[("OIDC_X_ISSUER", "http://localhost:9000"), ids]).is_ok());
+        assert!(oidc("Bad-Name", &[]).is_err());
+        assert!(oidc("x,x", &[issuer, ids]).is_err(), "a name twice");
+        assert!(oidc("x", &[issuer, ids, ("OIDC_X_SCOPES", "email")]).is_err(), "openid is required");
+        assert!(oidc("x", &[issuer, ids, ("OIDC_X_TEAM_ID", "T")]).is_err(), "Apple's settings go together");
+        let dir = tempfile_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("AuthKey.p8");
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n").unwrap();
+        let apple =
+            |file: &str| oidc("x", &[issuer, ids, ("OIDC_X_TEAM_ID", "TEAM"), ("OIDC_X_KEY_ID", "KEY"), ("OIDC_X_PRIVATE_KEY_FILE", file)]);
+        assert!(apple(key.to_str().unwrap()).is_err(), "an unusable key is refused at start");
+        assert!(apple("/nonexistent/AuthKey.p8").is_err());
+        // A P-256 key made for this test, as Apple's .p8 files are.
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgdsW420wmcaPrlVsG\nAHdJ17vUxE1Ol/b9l1wy08PUBbKhRANCAAQCWA82e1W95FXKJqh/XkZ3/0iBXXr8\n6e0o3nlPwd79otVw1HMxfToKHeOAdgYvylbDbr/5Szrh6WqMxi8TrbpD\n-----END PRIVATE KEY-----\n").unwrap();
+        let config = apple(key.to_str().unwrap()).unwrap();
+        assert!(
+            matches!(&config.providers[0].client_secret, Some(ClientSecret::AppleKey { team_id, key_id, .. }) if team_id == "TEAM" && key_id == "KEY")
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
 }

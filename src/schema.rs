@@ -23,7 +23,17 @@ use crate::webhooks::resolver::{WebhooksMutation, WebhooksQuery};
 
 /// Every read the API offers. All but subscriptionPlans, passwordResetTokenValid and identityProviders need sign-in: UNAUTHENTICATED without a valid access token.
 #[derive(MergedObject, Default)]
-pub struct Query(AccountQuery, ProfilesQuery, SessionsQuery, PlansQuery, RecoveryQuery, AdminQuery, EventsQuery, WebhooksQuery, IdentitiesQuery);
+pub struct Query(
+    AccountQuery,
+    ProfilesQuery,
+    SessionsQuery,
+    PlansQuery,
+    RecoveryQuery,
+    AdminQuery,
+    EventsQuery,
+    WebhooksQuery,
+    IdentitiesQuery,
+);
 
 /// Every change the API offers. A problem with the input comes back in the payload's userErrors, and then nothing was changed; one with who is asking comes back as a top-level error with extensions.code (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED). A request may hold at most one field that takes a password or a token, and those fields count against a per-IP budget.
 #[derive(MergedObject, Default)]

@@ -154,7 +154,9 @@ impl MigrationTrait for Migration {
             .await?;
         // Deleting a user looks up their pending link flows (the cascade).
         manager
-            .create_index(Index::create().name("ix_oauth_states_link_user").table(OauthStates::Table).col(OauthStates::LinkUserId).to_owned())
+            .create_index(
+                Index::create().name("ix_oauth_states_link_user").table(OauthStates::Table).col(OauthStates::LinkUserId).to_owned(),
+            )
             .await?;
         Ok(())
     }

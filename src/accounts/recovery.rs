@@ -325,10 +325,16 @@ pub async fn set_password(state: &AppState, viewer: &Viewer, new_password: &str,
         .await?;
     if set.rows_affected != 1 {
         txn.rollback().await?;
-        return Err(ServiceError::one(&["password"], UserErrorCode::NotAllowed, "This account has a password already: change it with changePassword."));
+        return Err(ServiceError::one(
+            &["password"],
+            UserErrorCode::NotAllowed,
+            "This account has a password already: change it with changePassword.",
+        ));
     }
     queue_password_changed(&txn, state, &user, PasswordChange::Changed).await?;
-    let event = Event::new(SecurityEventType::PasswordChanged, &user.id).detail("password set (the account had none)").webhook(Webhook::PasswordChanged(&user));
+    let event = Event::new(SecurityEventType::PasswordChanged, &user.id)
+        .detail("password set (the account had none)")
+        .webhook(Webhook::PasswordChanged(&user));
     events::record(&txn, state, meta, event).await?;
     txn.commit().await?;
     state.mail_queued();

@@ -118,6 +118,8 @@ impl SigninMutation {
         )]
         input: FinishPasskeySigninInput,
     ) -> async_graphql::Result<SigninPayload> {
-        SigninPayload::from_outcome(signin::finish_passkey_signin(ctx.state(), &input.ceremony_id, &input.credential.0, &ctx.request_meta()).await)
+        SigninPayload::from_outcome(
+            signin::finish_passkey_signin(ctx.state(), &input.ceremony_id, &input.credential.0, &ctx.request_meta()).await,
+        )
     }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::entities::{identity, instagram_account, instagram_image, passkey, profile, recovery_code, subscription_plan, totp_factor, user};
+use crate::entities::{
+    identity, instagram_account, instagram_image, passkey, profile, recovery_code, subscription_plan, totp_factor, user,
+};
 use crate::error::AppError;
 
 pub type LoadError = Arc<AppError>;

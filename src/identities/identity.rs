@@ -12,12 +12,7 @@ pub struct ProviderInfo {
 
 /// Every configured provider, in the order of OIDC_PROVIDERS.
 pub fn providers(state: &AppState) -> Vec<ProviderInfo> {
-    state
-        .oidc
-        .all()
-        .iter()
-        .map(|p| ProviderInfo { name: p.config.name.clone(), display_name: p.config.display_name.clone() })
-        .collect()
+    state.oidc.all().iter().map(|p| ProviderInfo { name: p.config.name.clone(), display_name: p.config.display_name.clone() }).collect()
 }
 
 /// The provider named in the input, or NOT_FOUND on `field`.
@@ -38,4 +33,3 @@ pub fn rejected(field: &[&str], provider: &Provider, Rejected(why): Rejected) ->
 pub async fn verify(state: &AppState, provider: &Provider, id_token: &str, nonce: Option<&str>) -> ServiceResult<Person> {
     state.oidc.verify_id_token(provider, id_token, nonce).await.map_err(|e| rejected(&["input", "idToken"], provider, e))
 }
-

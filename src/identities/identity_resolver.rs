@@ -59,9 +59,6 @@ pub struct IdentitiesQuery;
 impl IdentitiesQuery {
     /// The configured providers, for drawing sign-in buttons. Needs no sign-in.
     async fn identity_providers(&self, ctx: &Context<'_>) -> Vec<IdentityProvider> {
-        identity::providers(ctx.state())
-            .into_iter()
-            .map(|p| IdentityProvider { id: ID(p.name), display_name: p.display_name })
-            .collect()
+        identity::providers(ctx.state()).into_iter().map(|p| IdentityProvider { id: ID(p.name), display_name: p.display_name }).collect()
     }
 }

@@ -146,7 +146,8 @@ async fn make_account(
     let mut problems = Problems::default();
     let from_input = validate::name(full_name, &["input", "fullName"], &mut problems);
     problems.check()?;
-    let from_token = person.name.as_deref().map(|n| n.trim().chars().filter(|c| !c.is_control()).take(validate::MAX_NAME).collect::<String>());
+    let from_token =
+        person.name.as_deref().map(|n| n.trim().chars().filter(|c| !c.is_control()).take(validate::MAX_NAME).collect::<String>());
     let account = NewAccount {
         full_name: from_token.filter(|n| !n.is_empty()).or(from_input),
         email,
@@ -186,7 +187,13 @@ async fn make_account(
 /// Links the person to `user_id` (linkIdentity, or a browser flow started
 /// with link: true). TAKEN when linked to another account; ALREADY_DONE when
 /// the account has another account of this provider.
-pub async fn link_to_user(state: &AppState, user_id: &str, provider: &Provider, person: &Person, meta: &RequestMeta) -> ServiceResult<user::Model> {
+pub async fn link_to_user(
+    state: &AppState,
+    user_id: &str,
+    provider: &Provider,
+    person: &Person,
+    meta: &RequestMeta,
+) -> ServiceResult<user::Model> {
     let name = provider.config.name.as_str();
     let user = user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or(AppError::Unauthenticated)?;
     if user.status != AccountStatus::Active {

@@ -38,7 +38,9 @@ impl LinkMutation {
         input: SigninWithIdTokenInput,
     ) -> async_graphql::Result<LinkIdentityPayload> {
         let viewer = ctx.viewer().gql()?;
-        payload(link::link_identity(ctx.state(), viewer, &input.provider, &input.id_token, input.nonce.as_deref(), &ctx.request_meta()).await)
+        payload(
+            link::link_identity(ctx.state(), viewer, &input.provider, &input.id_token, input.nonce.as_deref(), &ctx.request_meta()).await,
+        )
     }
 
     /// NOT_ALLOWED when it is the account's last way to sign in (no password, no other provider, no passkey).

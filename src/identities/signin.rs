@@ -35,7 +35,7 @@ pub struct IdTokenSignin<'a> {
 pub enum Finished {
     SignedIn(Outcome),
     /// A flow started with link: true linked the provider to this account.
-    Linked(user::Model),
+    Linked(Box<user::Model>),
 }
 
 /// What startOAuthSignin answers.
@@ -73,14 +73,18 @@ pub fn redirect_allowed(state: &AppState, uri: &str) -> bool {
     allowed.iter().any(|prefix| {
         let base = prefix.path().trim_end_matches('/');
         let path = uri.path();
-        prefix.origin() == uri.origin()
-            && path.starts_with(base)
-            && (path.len() == base.len() || path[base.len()..].starts_with('/'))
+        prefix.origin() == uri.origin() && path.starts_with(base) && (path.len() == base.len() || path[base.len()..].starts_with('/'))
     })
 }
 
 /// startOAuthSignin: a new flow, stored for any instance to finish.
-pub async fn start(state: &AppState, viewer: Option<&Viewer>, provider_name: &str, redirect_uri: &str, link: bool) -> ServiceResult<Started> {
+pub async fn start(
+    state: &AppState,
+    viewer: Option<&Viewer>,
+    provider_name: &str,
+    redirect_uri: &str,
+    link: bool,
+) -> ServiceResult<Started> {
     let link_user_id = match (link, viewer) {
         (true, None) => return Err(AppError::Unauthenticated.into()),
         (true, Some(viewer)) => Some(viewer.user_id.clone()),
@@ -149,7 +153,7 @@ pub async fn finish(
     match &flow.link_user_id {
         Some(user_id) => {
             let person = exchange(state, provider, code, &flow).await?;
-            Ok(Finished::Linked(link::link_to_user(state, user_id, provider, &person, meta).await?))
+            Ok(Finished::Linked(Box::new(link::link_to_user(state, user_id, provider, &person, meta).await?)))
         }
         None => {
             let prove = async {

@@ -110,7 +110,9 @@ impl ProviderSigninMutation {
             signin::finish(ctx.state(), &input.provider, &input.code, &input.state, &input.redirect_uri, &ctx.request_meta()).await;
         match finished {
             Ok(Finished::SignedIn(outcome)) => SigninPayload::from_outcome(Ok(outcome)),
-            Ok(Finished::Linked(user)) => Ok(SigninPayload { tokens: None, user: Some(User::for_owner(user)), user_errors: vec![], mfa_challenge: None }),
+            Ok(Finished::Linked(user)) => {
+                Ok(SigninPayload { tokens: None, user: Some(User::for_owner(*user)), user_errors: vec![], mfa_challenge: None })
+            }
             Err(error) => SigninPayload::from_outcome(Err(error)),
         }
     }

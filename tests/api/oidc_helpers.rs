@@ -25,7 +25,8 @@ pub const START_OAUTH: &str = "mutation($input: StartOAuthSigninInput!) { startO
 pub const FINISH_OAUTH: &str = "mutation($input: FinishOAuthSigninInput!) { finishOAuthSignin(input: $input) { tokens { accessToken refreshToken } user { id email emailConfirmed hasPassword linkedIdentities { provider subject email } } mfaChallenge { challengeToken } userErrors { field message code } } }";
 pub const LINK_IDENTITY: &str = "mutation($input: SigninWithIdTokenInput!) { linkIdentity(input: $input) { user { id linkedIdentities { provider subject } } userErrors { field message code } } }";
 pub const UNLINK_IDENTITY: &str = "mutation($provider: ID!) { unlinkIdentity(provider: $provider) { user { id hasPassword linkedIdentities { provider } } userErrors { field message code } } }";
-pub const ME_IDENTITIES: &str = "{ me { id email emailConfirmed hasPassword lastLoginAt linkedIdentities { provider subject email linkedAt lastUsedAt } } }";
+pub const ME_IDENTITIES: &str =
+    "{ me { id email emailConfirmed hasPassword lastLoginAt linkedIdentities { provider subject email linkedAt lastUsedAt } } }";
 
 /// oidc-provider on a loopback port, ended with the test (kill on drop; it
 /// also ends when its stdin closes).
@@ -82,7 +83,12 @@ pub fn provider_settings(name: &str, issuer: &str, client_ids: &[&str], secret: 
 /// The real provider as `test`: tessera-web (browser flow, RS256) and tessera-ios (mobile, ES256).
 pub fn real_provider_settings(provider: &RealProvider) -> impl FnOnce(&mut Settings) + '_ {
     move |settings: &mut Settings| {
-        settings.oidc.providers.push(provider_settings("test", &provider.issuer, &["tessera-web", "tessera-ios"], Some("tessera-web-secret")));
+        settings.oidc.providers.push(provider_settings(
+            "test",
+            &provider.issuer,
+            &["tessera-web", "tessera-ios"],
+            Some("tessera-web-secret"),
+        ));
     }
 }
 
@@ -112,7 +118,11 @@ impl Browser {
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> reqwest::Response {
-        let response = request.header(reqwest::header::COOKIE, self.cookie_header()).send().await.unwrap_or_else(|e| panic!("the provider does not answer: {e:?}"));
+        let response = request
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the provider does not answer: {e:?}"));
         self.keep_cookies(&response);
         response
     }
@@ -360,9 +370,7 @@ pub fn unix_time() -> i64 {
 
 /// signinWithIdToken's payload.
 pub async fn signin_with_id_token(app: &TestApp, provider: &str, id_token: &str, nonce: Option<&str>) -> Value {
-    let out = app
-        .gql(SIGNIN_WITH_ID_TOKEN, json!({ "input": { "provider": provider, "idToken": id_token, "nonce": nonce } }), None)
-        .await;
+    let out = app.gql(SIGNIN_WITH_ID_TOKEN, json!({ "input": { "provider": provider, "idToken": id_token, "nonce": nonce } }), None).await;
     assert!(out["errors"].is_null(), "{out}");
     out["data"]["signinWithIdToken"].clone()
 }

@@ -34,13 +34,20 @@ async fn event_details(app: &TestApp, user_id: &str) -> Vec<String> {
         .await
         .unwrap();
     rows.iter()
-        .map(|r| format!("{} {}", r.try_get::<String>("", "event_type").unwrap(), r.try_get::<Option<String>>("", "detail").unwrap().unwrap_or_default()))
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.try_get::<String>("", "event_type").unwrap(),
+                r.try_get::<Option<String>>("", "detail").unwrap().unwrap_or_default()
+            )
+        })
         .collect()
 }
 
 #[tokio::test]
 async fn a_new_user_signs_in_through_the_browser_and_the_app_and_lands_on_one_account() {
-    let provider = start_real_provider(json!({ "alice-sub": { "email": "Alice@Example.com", "email_verified": true, "name": "Alice Liddell" } }));
+    let provider =
+        start_real_provider(json!({ "alice-sub": { "email": "Alice@Example.com", "email_verified": true, "name": "Alice Liddell" } }));
     let app = spawn_app_with(real_provider_settings(&provider)).await;
 
     let listed = app.gql("{ identityProviders { id displayName } }", json!({}), None).await;
@@ -54,7 +61,11 @@ async fn a_new_user_signs_in_through_the_browser_and_the_app_and_lands_on_one_ac
     assert_eq!(param(&parsed, "code_challenge_method").as_deref(), Some("S256"));
     assert_eq!(param(&parsed, "state").as_deref(), Some(state.as_str()));
     assert!(param(&parsed, "nonce").is_some_and(|n| n.len() >= 43));
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM oauth_states WHERE state_hash = '{}'", tessera::security::secrets::token_hash(&state))).await, 1);
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM oauth_states WHERE state_hash = '{}'", tessera::security::secrets::token_hash(&state)))
+            .await,
+        1
+    );
 
     let back = Browser::new().sign_in(&authorization_url, "alice-sub").await;
     assert_eq!(param(&back, "state").as_deref(), Some(state.as_str()));
@@ -112,7 +123,8 @@ async fn browser_flows_are_bound_to_their_redirect_uri_provider_and_lifetime() {
     }
     let unknown = app.gql(START_OAUTH, json!({ "input": { "provider": "nope", "redirectUri": REDIRECT_URI } }), None).await;
     assert_eq!(only_error(&unknown["data"]["startOAuthSignin"]), ("input.provider".into(), "NOT_FOUND".into()));
-    let link_anonymously = app.gql(START_OAUTH, json!({ "input": { "provider": "test", "redirectUri": REDIRECT_URI, "link": true } }), None).await;
+    let link_anonymously =
+        app.gql(START_OAUTH, json!({ "input": { "provider": "test", "redirectUri": REDIRECT_URI, "link": true } }), None).await;
     assert_eq!(error_code(&link_anonymously), Some("UNAUTHENTICATED"));
 
     // Finishing with another redirect URI is refused, and uses the flow up.
@@ -206,23 +218,41 @@ async fn a_signed_in_user_links_and_unlinks_providers_but_never_the_last_way_in(
         .await;
     let error = &change["data"]["changePassword"]["userErrors"][0];
     assert!(error["code"] == "NOT_ALLOWED" && error["message"].as_str().unwrap().contains("setPassword"), "{change}");
-    let delete = app.gql("mutation { deleteAccount(password: \"x\") { deletedUserId userErrors { field code message } } }", json!({}), Some(&frank_access)).await;
+    let delete = app
+        .gql(
+            "mutation { deleteAccount(password: \"x\") { deletedUserId userErrors { field code message } } }",
+            json!({}),
+            Some(&frank_access),
+        )
+        .await;
     let error = &delete["data"]["deleteAccount"]["userErrors"][0];
     assert!(error["code"] == "NOT_ALLOWED" && error["message"].as_str().unwrap().contains("setPassword"), "{delete}");
 
     // setPassword (right after a signin), then the provider may go, and the account can be deleted.
     let set = app
-        .gql("mutation($p: String!) { setPassword(password: $p) { user { hasPassword } userErrors { field code } } }", json!({ "p": PASSWORD }), Some(&frank_access))
+        .gql(
+            "mutation($p: String!) { setPassword(password: $p) { user { hasPassword } userErrors { field code } } }",
+            json!({ "p": PASSWORD }),
+            Some(&frank_access),
+        )
         .await;
     assert_eq!(set["data"]["setPassword"], json!({ "user": { "hasPassword": true }, "userErrors": [] }), "{set}");
     let twice = app
-        .gql("mutation($p: String!) { setPassword(password: $p) { userErrors { field code } } }", json!({ "p": PASSWORD }), Some(&frank_access))
+        .gql(
+            "mutation($p: String!) { setPassword(password: $p) { userErrors { field code } } }",
+            json!({ "p": PASSWORD }),
+            Some(&frank_access),
+        )
         .await;
     assert_eq!(twice["data"]["setPassword"]["userErrors"][0]["code"], "NOT_ALLOWED");
     let out = app.gql(UNLINK_IDENTITY, json!({ "provider": "crafted" }), Some(&frank_access)).await;
     assert_eq!(out["data"]["unlinkIdentity"]["userErrors"], json!([]), "{out}");
     let delete = app
-        .gql("mutation($p: String!) { deleteAccount(password: $p) { deletedUserId userErrors { code } } }", json!({ "p": PASSWORD }), Some(&frank_access))
+        .gql(
+            "mutation($p: String!) { deleteAccount(password: $p) { deletedUserId userErrors { code } } }",
+            json!({ "p": PASSWORD }),
+            Some(&frank_access),
+        )
         .await;
     assert_eq!(delete["data"]["deleteAccount"]["userErrors"], json!([]), "{delete}");
     assert_eq!(app.count("SELECT COUNT(*) FROM identities WHERE subject = 'frank-sub'").await, 0);
@@ -237,7 +267,11 @@ async fn set_password_needs_a_fresh_signin() {
     let access = out["tokens"]["accessToken"].as_str().unwrap().to_owned();
     app.sql("UPDATE sessions SET created_at = '2020-01-01T00:00:00Z'").await;
     let set = app
-        .gql("mutation($p: String!) { setPassword(password: $p) { user { id } userErrors { field code message } } }", json!({ "p": PASSWORD }), Some(&access))
+        .gql(
+            "mutation($p: String!) { setPassword(password: $p) { user { id } userErrors { field code message } } }",
+            json!({ "p": PASSWORD }),
+            Some(&access),
+        )
         .await;
     let error = &set["data"]["setPassword"]["userErrors"][0];
     assert!(error["code"] == "NOT_ALLOWED" && error["field"].is_null(), "{set}");
@@ -278,11 +312,15 @@ async fn every_forged_or_unfit_id_token_is_invalid_token() {
         ("nonce mismatch", rsa.sign(&with(json!({ "nonce": "another" }))), Some("raw-nonce")),
         ("nonce missing while one was given", rsa.sign(&good), Some("raw-nonce")),
         ("unknown kid", unpublished.sign(&good), None),
-        ("EC key named for an RS256 token", {
-            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-            header.kid = Some("rsa-1".into());
-            jsonwebtoken::encode(&header, &good, &ec.encoding).unwrap()
-        }, None),
+        (
+            "EC key named for an RS256 token",
+            {
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+                header.kid = Some("rsa-1".into());
+                jsonwebtoken::encode(&header, &good, &ec.encoding).unwrap()
+            },
+            None,
+        ),
         ("not a JWT", "not.a.jwt".into(), None),
         ("no sub", rsa.sign(&with(json!({ "sub": "" }))), None),
     ];
@@ -379,7 +417,11 @@ async fn first_signins_link_only_verified_emails_to_confirmed_accounts() {
     let mut nameless = crafted.claims("apple-like", "apple-like@example.com", true);
     nameless.as_object_mut().unwrap().remove("name");
     let out = app
-        .gql(SIGNIN_WITH_ID_TOKEN, json!({ "input": { "provider": "crafted", "idToken": key.sign(&nameless), "fullName": " Ann Apple " } }), None)
+        .gql(
+            SIGNIN_WITH_ID_TOKEN,
+            json!({ "input": { "provider": "crafted", "idToken": key.sign(&nameless), "fullName": " Ann Apple " } }),
+            None,
+        )
         .await;
     assert_eq!(out["data"]["signinWithIdToken"]["user"]["fullName"], "Ann Apple", "{out}");
     // No email at all: no account can be made.
@@ -404,7 +446,8 @@ async fn status_rules_and_the_second_factor_apply_to_provider_signins() {
     let out = signin_with_id_token(&app, "crafted", &key.sign(&crafted.claims("sam-sub", "sam@example.com", true)), None).await;
     assert_eq!(only_error(&out), (String::new(), "ACCOUNT_INACTIVE".into()), "{out}");
     // A forged token says nothing about the status.
-    let out = signin_with_id_token(&app, "crafted", &TestKey::rsa("k1").sign(&crafted.claims("sam-sub", "sam@example.com", true)), None).await;
+    let out =
+        signin_with_id_token(&app, "crafted", &TestKey::rsa("k1").sign(&crafted.claims("sam-sub", "sam@example.com", true)), None).await;
     assert_eq!(only_error(&out), ("input.idToken".into(), "INVALID_TOKEN".into()));
 
     // A suspended account with a matching confirmed email is not linked either.
@@ -431,7 +474,8 @@ async fn status_rules_and_the_second_factor_apply_to_provider_signins() {
 #[tokio::test]
 async fn a_provider_that_cannot_be_reached_gives_invalid_token_and_the_server_runs() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let app = spawn_app_with(|s| s.oidc.providers.push(provider_settings("down", &format!("http://127.0.0.1:{closed}"), &["c"], None))).await;
+    let app =
+        spawn_app_with(|s| s.oidc.providers.push(provider_settings("down", &format!("http://127.0.0.1:{closed}"), &["c"], None))).await;
     let listed = app.gql("{ identityProviders { id displayName } }", json!({}), None).await;
     assert_eq!(listed["data"]["identityProviders"], json!([{ "id": "down", "displayName": "Down" }]));
     let key = TestKey::ec("k");
@@ -458,4 +502,64 @@ async fn provider_signins_are_credential_fields() {
     let out = app.gql(ME_IDENTITIES, json!({}), Some(&me.access)).await;
     assert_eq!(out["data"]["me"]["linkedIdentities"], json!([]));
     assert_eq!(out["data"]["me"]["hasPassword"], true);
+}
+
+#[tokio::test]
+async fn the_real_provider_links_a_confirmed_account_and_refuses_an_unconfirmed_one() {
+    let provider = start_real_provider(json!({
+        "ola-sub": { "email": "ola@example.com", "email_verified": true },
+        "una-sub": { "email": "una@example.com", "email_verified": true },
+    }));
+    let app = spawn_app_with(real_provider_settings(&provider)).await;
+    let ola = app.user("ola").await;
+    app.sql(&format!("UPDATE users SET email_confirmed = true WHERE id = '{}'", ola.id)).await;
+    app.user("una").await;
+
+    let (url, state) = start_browser_flow(&app, "test", None, false).await;
+    let back = Browser::new().sign_in(&url, "ola-sub").await;
+    let linked = finish_browser_flow(&app, "test", &param(&back, "code").unwrap(), &state, REDIRECT_URI).await;
+    assert_eq!(linked["userErrors"], json!([]), "{linked}");
+    assert_eq!(linked["user"]["id"], ola.id);
+    assert_eq!(linked["user"]["hasPassword"], true);
+
+    let id_token = mobile_id_token(&provider, "una-sub", "n-1").await;
+    let refused = signin_with_id_token(&app, "test", &id_token, Some("n-1")).await;
+    assert_eq!(only_error(&refused), (String::new(), "ACCOUNT_EXISTS".into()), "{refused}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM identities").await, 1);
+}
+
+/// Lists every user with linkedIdentities and hasPassword as an admin: (users listed, statements spent).
+async fn statements_to_list_identities(app: &TestApp, token: &str) -> (usize, u64) {
+    let query = "{ users(first: 100) { edges { node { id hasPassword linkedIdentities { provider subject } } } } }";
+    let before = app.state.statement_count();
+    let out = app.gql(query, json!({}), Some(token)).await;
+    let spent = app.state.statement_count() - before;
+    assert!(out["errors"].is_null(), "{out}");
+    let edges = out["data"]["users"]["edges"].as_array().unwrap().clone();
+    for edge in &edges {
+        assert!(edge["node"]["linkedIdentities"].is_array(), "{out}");
+    }
+    (edges.len(), spent)
+}
+
+#[tokio::test]
+async fn listing_users_with_their_identities_takes_the_same_statements_for_3_or_12() {
+    let key = TestKey::ec("k1");
+    let crafted = CraftedProvider::start(&[&key]).await;
+    let app = spawn_app_with(crafted.settings()).await;
+    let admin = app.user("boss").await;
+    app.set_role(&admin.id, "ADMIN").await;
+    let mut counts = Vec::new();
+    for round in 0..2 {
+        let new_users = if round == 0 { 2 } else { 9 };
+        for i in 0..new_users {
+            let sub = format!("r{round}-{i}");
+            let out =
+                signin_with_id_token(&app, "crafted", &key.sign(&crafted.claims(&sub, &format!("{sub}@example.com"), true)), None).await;
+            assert_eq!(out["userErrors"], json!([]), "{out}");
+        }
+        counts.push(statements_to_list_identities(&app, &admin.access).await);
+    }
+    assert_eq!((counts[0].0, counts[1].0), (3, 12));
+    assert_eq!(counts[0].1, counts[1].1, "no query per user: {counts:?}");
 }
