@@ -139,9 +139,10 @@ async fn take_flow(state: &AppState, presented: &str, provider: &str, redirect_u
     Ok(flow)
 }
 
-/// finishOAuthSignin.
+/// finishOAuthSignin. A flow started with link: true needs the same viewer.
 pub async fn finish(
     state: &AppState,
+    viewer: Option<&Viewer>,
     provider_name: &str,
     code: &str,
     presented_state: &str,
@@ -150,6 +151,22 @@ pub async fn finish(
 ) -> ServiceResult<Finished> {
     let provider = provider(state, provider_name, &["input", "provider"])?;
     let flow = take_flow(state, presented_state, &provider.config.name, redirect_uri).await?;
+    // A link flow is finished by the account that started it: otherwise someone
+    // could start one, get a victim to sign in at the provider with it, and own
+    // the victim's provider account.
+    if let Some(user_id) = &flow.link_user_id {
+        match viewer {
+            None => return Err(AppError::Unauthenticated.into()),
+            Some(viewer) if &viewer.user_id != user_id => {
+                return Err(ServiceError::one(
+                    &["input", "state"],
+                    UserErrorCode::InvalidToken,
+                    "This link was started by another account.",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
     match &flow.link_user_id {
         Some(user_id) => {
             let person = exchange(state, provider, code, &flow).await?;

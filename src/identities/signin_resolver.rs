@@ -102,12 +102,20 @@ impl ProviderSigninMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(
-            desc = "What the provider sent to redirectUri. userErrors: state INVALID_TOKEN when unknown, used, expired, or started for another provider or redirectUri; code INVALID_TOKEN when the provider refuses it or its ID token does not check; then as signinWithIdToken (TAKEN when linking an identity linked elsewhere)."
+            desc = "What the provider sent to redirectUri; a flow started with link: true needs the same viewer's token (UNAUTHENTICATED without one). userErrors: state INVALID_TOKEN when unknown, used, expired, started for another provider or redirectUri, or (link) by another account; code INVALID_TOKEN when the provider refuses it or its ID token does not check; then as signinWithIdToken (TAKEN when linking an identity linked elsewhere)."
         )]
         input: FinishOAuthSigninInput,
     ) -> async_graphql::Result<SigninPayload> {
-        let finished =
-            signin::finish(ctx.state(), &input.provider, &input.code, &input.state, &input.redirect_uri, &ctx.request_meta()).await;
+        let finished = signin::finish(
+            ctx.state(),
+            ctx.maybe_viewer(),
+            &input.provider,
+            &input.code,
+            &input.state,
+            &input.redirect_uri,
+            &ctx.request_meta(),
+        )
+        .await;
         match finished {
             Ok(Finished::SignedIn(outcome)) => SigninPayload::from_outcome(Ok(outcome)),
             Ok(Finished::Linked(user)) => {

@@ -17,8 +17,12 @@ async fn start_browser_flow(app: &TestApp, provider: &str, token: Option<&str>, 
 }
 
 async fn finish_browser_flow(app: &TestApp, provider: &str, code: &str, state: &str, redirect_uri: &str) -> Value {
+    finish_browser_flow_as(app, None, provider, code, state, redirect_uri).await
+}
+
+async fn finish_browser_flow_as(app: &TestApp, token: Option<&str>, provider: &str, code: &str, state: &str, redirect_uri: &str) -> Value {
     let input = json!({ "provider": provider, "code": code, "state": state, "redirectUri": redirect_uri });
-    let out = app.gql(FINISH_OAUTH, json!({ "input": input }), None).await;
+    let out = app.gql(FINISH_OAUTH, json!({ "input": input }), token).await;
     assert!(out["errors"].is_null(), "{out}");
     out["data"]["finishOAuthSignin"].clone()
 }
@@ -171,7 +175,7 @@ async fn a_signed_in_user_links_and_unlinks_providers_but_never_the_last_way_in(
     // The browser flow with link: true links the provider to the viewer, whatever its email.
     let (url, state) = start_browser_flow(&app, "test", Some(&dora.access), true).await;
     let back = Browser::new().sign_in(&url, "dora-sub").await;
-    let linked = finish_browser_flow(&app, "test", &param(&back, "code").unwrap(), &state, REDIRECT_URI).await;
+    let linked = finish_browser_flow_as(&app, Some(&dora.access), "test", &param(&back, "code").unwrap(), &state, REDIRECT_URI).await;
     assert_eq!(linked["userErrors"], json!([]), "{linked}");
     assert!(linked["tokens"].is_null(), "linking starts no session");
     assert_eq!(linked["user"]["id"], dora.id);
@@ -188,8 +192,20 @@ async fn a_signed_in_user_links_and_unlinks_providers_but_never_the_last_way_in(
     // The real provider's identity too, through a browser flow started by eve.
     let (url, state) = start_browser_flow(&app, "test", Some(&eve.access), true).await;
     let back = Browser::new().sign_in(&url, "dora-sub").await;
-    let taken = finish_browser_flow(&app, "test", &param(&back, "code").unwrap(), &state, REDIRECT_URI).await;
+    let taken = finish_browser_flow_as(&app, Some(&eve.access), "test", &param(&back, "code").unwrap(), &state, REDIRECT_URI).await;
     assert_eq!(only_error(&taken), ("input.idToken".into(), "TAKEN".into()), "{taken}");
+    // A link flow is finished only by the account that started it (no linking someone else's provider account by a crafted link).
+    let (url, state) = start_browser_flow(&app, "test", Some(&eve.access), true).await;
+    let back = Browser::new().sign_in(&url, "victim-sub").await;
+    let code = param(&back, "code").unwrap();
+    let by_victim = finish_browser_flow_as(&app, Some(&dora.access), "test", &code, &state, REDIRECT_URI).await;
+    assert_eq!(only_error(&by_victim), ("input.state".into(), "INVALID_TOKEN".into()), "{by_victim}");
+    let (url, state) = start_browser_flow(&app, "test", Some(&eve.access), true).await;
+    let back = Browser::new().sign_in(&url, "victim-sub").await;
+    let input = json!({ "provider": "test", "code": param(&back, "code").unwrap(), "state": state, "redirectUri": REDIRECT_URI });
+    let anonymous = app.gql(FINISH_OAUTH, json!({ "input": input }), None).await;
+    assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"), "{anonymous}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM identities WHERE subject = 'victim-sub'").await, 0);
     let anonymous = app.gql(LINK_IDENTITY, json!({ "input": { "provider": "crafted", "idToken": token } }), None).await;
     assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"));
 
