@@ -579,3 +579,50 @@ async fn listing_users_with_their_identities_takes_the_same_statements_for_3_or_
     assert_eq!((counts[0].0, counts[1].0), (3, 12));
     assert_eq!(counts[0].1, counts[1].1, "no query per user: {counts:?}");
 }
+
+#[tokio::test]
+async fn the_identities_migration_keeps_existing_accounts_and_what_they_own() {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Database};
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(dir.path()).await;
+    let db = Database::connect(&url).await.unwrap();
+    if !on_postgres() {
+        db.execute_unprepared("PRAGMA foreign_keys = ON").await.unwrap();
+    }
+    // The schema as it was before identities: every migration but the last.
+    let before = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(&db, Some(before)).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO users (id, email, email_lower, password_hash, account_type, role, status, email_confirmed, created_at, updated_at) \
+         VALUES ('u1', 'Old@Example.com', 'old@example.com', '$argon2id$x', 'FAN', 'USER', 'ACTIVE', true, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .await
+    .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) VALUES ('s1', 'u1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z')",
+    )
+    .await
+    .unwrap();
+    let null_password = "INSERT INTO users (id, email, email_lower, password_hash, account_type, role, status, email_confirmed, created_at, updated_at) \
+         VALUES ('u2', 'new@example.com', 'new@example.com', NULL, 'FAN', 'USER', 'ACTIVE', true, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')";
+    assert!(db.execute_unprepared(null_password).await.is_err(), "NOT NULL before");
+
+    Migrator::up(&db, None).await.unwrap();
+    db.execute_unprepared(null_password).await.expect("a password may be NULL now");
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM sessions WHERE user_id = 'u1'").await, 1, "nothing cascaded away");
+    assert_eq!(count("SELECT COUNT(*) FROM users WHERE password_hash = '$argon2id$x'").await, 1);
+    // The foreign keys still point at users: deleting a user still takes its sessions.
+    db.execute_unprepared("DELETE FROM users WHERE id = 'u1'").await.unwrap();
+    assert_eq!(count("SELECT COUNT(*) FROM sessions").await, 0);
+    if !on_postgres() {
+        assert_eq!(count("SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'").await, 0);
+    }
+}
