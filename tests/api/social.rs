@@ -626,3 +626,29 @@ async fn the_identities_migration_keeps_existing_accounts_and_what_they_own() {
         assert_eq!(count("SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'").await, 0);
     }
 }
+
+#[tokio::test]
+async fn a_passkey_can_be_the_last_way_in_but_is_then_kept() {
+    let key = TestKey::rsa("k1");
+    let crafted = CraftedProvider::start(&[&key]).await;
+    let crafted_settings = crafted.settings();
+    let app = spawn_app_with(|s| {
+        crafted_settings(s);
+        passkey_settings(s);
+    })
+    .await;
+    let out = signin_with_id_token(&app, "crafted", &key.sign(&crafted.claims("pia-sub", "pia@example.com", true)), None).await;
+    let access = out["tokens"]["accessToken"].as_str().unwrap().to_owned();
+    let mut authenticator = TestPasskey::new();
+    let first = register_passkey(&app, &access, &mut authenticator, "Phone").await;
+    let second = register_passkey(&app, &access, &mut TestPasskey::new(), "Laptop").await;
+    // With passkeys, the provider is not the last way in any more.
+    let out = app.gql(UNLINK_IDENTITY, json!({ "provider": "crafted" }), Some(&access)).await;
+    assert_eq!(out["data"]["unlinkIdentity"]["userErrors"], json!([]), "{out}");
+    let remove = "mutation($id: ID!) { removePasskey(id: $id) { userErrors { field code } } }";
+    let out = app.gql(remove, json!({ "id": second }), Some(&access)).await;
+    assert_eq!(out["data"]["removePasskey"]["userErrors"], json!([]), "{out}");
+    let out = app.gql(remove, json!({ "id": first }), Some(&access)).await;
+    assert_eq!(out["data"]["removePasskey"]["userErrors"], json!([{ "field": ["id"], "code": "NOT_ALLOWED" }]), "{out}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM passkeys").await, 1);
+}
