@@ -67,6 +67,8 @@ pub struct Settings {
     pub events: EventSettings,
     #[command(flatten)]
     pub mfa: MfaSettings,
+    #[command(flatten)]
+    pub oidc: OidcSettings,
 }
 
 /// Where the server listens, where it keeps its files, how it is reached.
@@ -514,6 +516,7 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     pub events: EventSettings,
     pub mfa: MfaConfig,
+    pub oidc: OidcConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -657,7 +660,7 @@ impl Config {
     /// Resolves defaults and creates DATA_DIR. (The token keys are read, or
     /// generated into DATA_DIR, by `security::jwt::TokenKeys::load`.)
     pub fn resolve(settings: Settings) -> anyhow::Result<Config> {
-        let Settings { server, database, http, tokens, media, mail, limits, accounts, telemetry, webhooks, events, mfa } = settings;
+        let Settings { server, database, http, tokens, media, mail, limits, accounts, telemetry, webhooks, events, mfa, oidc } = settings;
         std::fs::create_dir_all(&server.data_dir).with_context(|| format!("cannot create DATA_DIR {}", server.data_dir.display()))?;
         let database_url = match given(database.url.map(|u| u.0)) {
             Some(url) => url,
@@ -724,6 +727,7 @@ impl Config {
             },
             events,
             mfa: mfa.resolve()?,
+            oidc: oidc.resolve(|name| std::env::var(name).ok())?,
         })
     }
 }
@@ -739,6 +743,177 @@ fn parse_webhook_secret(secret: &str) -> anyhow::Result<Vec<u8>> {
         bail!("WEBHOOK_SECRET must encode 24 to 64 bytes (it encodes {})", key.len());
     }
     Ok(key)
+}
+
+/// Signing in with OpenID Connect providers (Google, Apple, a company's Keycloak...).
+/// Each provider's own settings are `OIDC_<NAME>_…` variables, read by
+/// `OidcSettings::resolve` (their names depend on OIDC_PROVIDERS).
+#[derive(Debug, Clone, Args)]
+pub struct OidcSettings {
+    /// Provider names (lower-case letters and digits, comma-separated), e.g. `google,apple`; each is set up with
+    /// OIDC_<NAME>_ISSUER, OIDC_<NAME>_CLIENT_IDS and the other OIDC_<NAME>_ variables. Default: none.
+    #[arg(long, env = "OIDC_PROVIDERS", default_value = "", value_parser = parse_list, global = true)]
+    pub oidc_providers: List,
+
+    /// URL prefixes (comma-separated) a browser flow's redirectUri must start with. Default: APP_URL.
+    #[arg(long, env = "OAUTH_REDIRECT_URLS", default_value = "", value_parser = parse_list, global = true)]
+    pub oauth_redirect_urls: List,
+
+    /// Providers given directly rather than through OIDC_<NAME>_ variables (tests, embedding).
+    #[arg(skip)]
+    pub providers: Vec<OidcProviderSettings>,
+}
+
+/// One provider's settings as given: OIDC_<NAME>_ISSUER, _CLIENT_IDS, _CLIENT_SECRET (or
+/// _TEAM_ID, _KEY_ID and _PRIVATE_KEY_FILE for Apple), _DISPLAY_NAME, _SCOPES.
+#[derive(Debug, Clone, Default)]
+pub struct OidcProviderSettings {
+    pub name: String,
+    pub issuer: String,
+    pub client_ids: Vec<String>,
+    pub client_secret: Option<Secret<String>>,
+    pub team_id: Option<String>,
+    pub key_id: Option<String>,
+    pub private_key_file: Option<PathBuf>,
+    pub display_name: Option<String>,
+    pub scopes: Option<String>,
+}
+
+/// The providers, checked.
+#[derive(Debug, Clone, Default)]
+pub struct OidcConfig {
+    pub providers: Vec<OidcProviderConfig>,
+    /// Parsed OAUTH_REDIRECT_URLS; empty: APP_URL (see `ServerConfig::app_url`).
+    pub redirect_urls: Vec<url::Url>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OidcProviderConfig {
+    pub name: String,
+    pub display_name: String,
+    /// Without a trailing slash.
+    pub issuer: String,
+    /// Every client id whose ID tokens are accepted; the first is the browser flow's.
+    pub client_ids: Vec<String>,
+    pub client_secret: Option<ClientSecret>,
+    pub scopes: String,
+}
+
+/// How the browser flow's code exchange authenticates.
+#[derive(Debug, Clone)]
+pub enum ClientSecret {
+    /// A secret given as it is.
+    Static(Secret<String>),
+    /// Apple's: a short-lived ES256 JWT minted from the team id, key id and private key (PKCS#8 PEM).
+    AppleKey { team_id: String, key_id: String, private_key_pem: Secret<String> },
+}
+
+impl OidcSettings {
+    /// Reads each OIDC_PROVIDERS name's `OIDC_<NAME>_…` variables through `var`
+    /// and checks every provider.
+    pub fn resolve(self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<OidcConfig> {
+        let mut providers_given = self.providers;
+        for name in &self.oidc_providers.0 {
+            let name = name.to_lowercase();
+            let upper = name.to_uppercase();
+            let get = |key: &str| given(var(&format!("OIDC_{upper}_{key}")));
+            providers_given.push(OidcProviderSettings {
+                issuer: get("ISSUER").unwrap_or_default(),
+                client_ids: parse_list(&get("CLIENT_IDS").unwrap_or_default()).unwrap_or_default().0,
+                client_secret: get("CLIENT_SECRET").map(Secret),
+                team_id: get("TEAM_ID"),
+                key_id: get("KEY_ID"),
+                private_key_file: get("PRIVATE_KEY_FILE").map(PathBuf::from),
+                display_name: get("DISPLAY_NAME"),
+                scopes: get("SCOPES"),
+                name,
+            });
+        }
+        let mut providers: Vec<OidcProviderConfig> = Vec::new();
+        for provider in providers_given {
+            let resolved = provider.resolve()?;
+            if providers.iter().any(|p| p.name == resolved.name) {
+                bail!("OIDC_PROVIDERS names `{}` twice", resolved.name);
+            }
+            providers.push(resolved);
+        }
+        let redirect_urls = self
+            .oauth_redirect_urls
+            .0
+            .iter()
+            .map(|u| match url::Url::parse(u) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+                _ => Err(anyhow::anyhow!("OAUTH_REDIRECT_URLS: `{u}` is not an http or https URL")),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(OidcConfig { providers, redirect_urls })
+    }
+}
+
+/// The DER inside a PKCS#8 `-----BEGIN PRIVATE KEY-----` PEM (Apple's .p8 files).
+pub fn pkcs8_pem_to_der(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let body = pem.trim().strip_prefix("-----BEGIN PRIVATE KEY-----")?.trim_end().strip_suffix("-----END PRIVATE KEY-----")?;
+    let text: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
+/// Whether `url` may be fetched over plain http: loopback addresses only (tests, development).
+pub fn is_loopback_url(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl OidcProviderSettings {
+    fn resolve(self) -> anyhow::Result<OidcProviderConfig> {
+        let name = self.name.trim().to_lowercase();
+        if name.is_empty() || name.len() > 32 || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            bail!("OIDC_PROVIDERS: `{name}` must be 1 to 32 lower-case letters and digits");
+        }
+        let upper = name.to_uppercase();
+        let issuer = self.issuer.trim().trim_end_matches('/').to_owned();
+        let parsed = url::Url::parse(&issuer).map_err(|_| anyhow::anyhow!("OIDC_{upper}_ISSUER must be the provider's issuer URL"))?;
+        if !(parsed.scheme() == "https" || parsed.scheme() == "http" && is_loopback_url(&parsed)) || parsed.host().is_none() {
+            bail!("OIDC_{upper}_ISSUER must be an https URL (plain http only for loopback addresses)");
+        }
+        let client_ids: Vec<String> = self.client_ids.iter().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        if client_ids.is_empty() {
+            bail!("OIDC_{upper}_CLIENT_IDS must list the client id of every app whose ID tokens are accepted");
+        }
+        let client_secret = match (self.client_secret, self.team_id, self.key_id, self.private_key_file) {
+            (Some(secret), None, None, None) => Some(ClientSecret::Static(secret)),
+            (None, None, None, None) => None,
+            (None, Some(team_id), Some(key_id), Some(file)) => {
+                let pem = std::fs::read_to_string(&file)
+                    .with_context(|| format!("OIDC_{upper}_PRIVATE_KEY_FILE: cannot read {}", file.display()))?;
+                let usable = pkcs8_pem_to_der(&pem).is_some_and(|der| {
+                    let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
+                    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &serde_json::json!({}), &key).is_ok()
+                });
+                if !usable {
+                    bail!("OIDC_{upper}_PRIVATE_KEY_FILE must hold an EC P-256 private key in PEM (Apple's .p8 file)");
+                }
+                Some(ClientSecret::AppleKey { team_id, key_id, private_key_pem: Secret(pem) })
+            }
+            _ => bail!(
+                "OIDC_{upper}: give either CLIENT_SECRET, or TEAM_ID, KEY_ID and PRIVATE_KEY_FILE together (Apple), or neither (ID tokens only)"
+            ),
+        };
+        let display_name = self.display_name.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()).unwrap_or_else(|| {
+            let mut chars = name.chars();
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+        });
+        let scopes = self.scopes.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|s| !s.is_empty());
+        let scopes = scopes.unwrap_or_else(|| "openid email profile".into());
+        if !scopes.split(' ').any(|s| s == "openid") {
+            bail!("OIDC_{upper}_SCOPES must include openid");
+        }
+        Ok(OidcProviderConfig { name, display_name, issuer, client_ids, client_secret, scopes })
+    }
 }
 
 #[cfg(test)]
@@ -918,5 +1093,69 @@ mod tests {
         assert_eq!(settings.mail.mail_from.email.to_string(), "no-reply@localhost");
         assert!(SettingsOnly::try_parse_from(["tessera", "--max-query-complexity", "10"]).is_err());
         assert!(SettingsOnly::try_parse_from(["tessera", "--default-phone-region", "ZZZ"]).is_err());
+    }
+
+    fn oidc(providers: &str, env: &[(&str, &str)]) -> anyhow::Result<OidcConfig> {
+        let settings =
+            OidcSettings { oidc_providers: parse_list(providers).unwrap(), oauth_redirect_urls: List::default(), providers: vec![] };
+        let env: std::collections::HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        settings.resolve(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn oidc_providers_are_read_from_their_own_variables() {
+        let config = oidc(
+            "google, corp2",
+            &[
+                ("OIDC_GOOGLE_ISSUER", "https://accounts.google.com/"),
+                ("OIDC_GOOGLE_CLIENT_IDS", "web.apps, ios.apps"),
+                ("OIDC_GOOGLE_CLIENT_SECRET", "s3cret"),
+                ("OIDC_CORP2_ISSUER", "http://127.0.0.1:8081/realms/x"),
+                ("OIDC_CORP2_CLIENT_IDS", "app"),
+                ("OIDC_CORP2_DISPLAY_NAME", "Corp SSO"),
+                ("OIDC_CORP2_SCOPES", "openid  email"),
+            ],
+        )
+        .unwrap();
+        let google = &config.providers[0];
+        assert_eq!((google.name.as_str(), google.display_name.as_str()), ("google", "Google"));
+        assert_eq!(google.issuer, "https://accounts.google.com", "without the trailing slash");
+        assert_eq!(google.client_ids, vec!["web.apps", "ios.apps"]);
+        assert_eq!(google.scopes, "openid email profile");
+        assert!(matches!(&google.client_secret, Some(ClientSecret::Static(s)) if s.expose() == "s3cret"));
+        assert!(!format!("{config:?}").contains("s3cret"), "the secret never prints");
+        let corp = &config.providers[1];
+        assert_eq!((corp.display_name.as_str(), corp.scopes.as_str()), ("Corp SSO", "openid email"));
+        assert!(corp.client_secret.is_none());
+    }
+
+    #[test]
+    fn oidc_settings_are_checked() {
+        let issuer = ("OIDC_X_ISSUER", "https://id.example");
+        let ids = ("OIDC_X_CLIENT_IDS", "a");
+        assert!(oidc("x", &[issuer, ids]).is_ok());
+        assert!(oidc("x", &[ids]).is_err(), "an issuer is required");
+        assert!(oidc("x", &[issuer]).is_err(), "client ids are required");
+        assert!(oidc("x", &[("OIDC_X_ISSUER", "http://id.example"), ids]).is_err(), "plain http only on loopback");
+        assert!(oidc("x", &[("OIDC_X_ISSUER", "http://localhost:9000"), ids]).is_ok());
+        assert!(oidc("Bad-Name", &[]).is_err());
+        assert!(oidc("x,x", &[issuer, ids]).is_err(), "a name twice");
+        assert!(oidc("x", &[issuer, ids, ("OIDC_X_SCOPES", "email")]).is_err(), "openid is required");
+        assert!(oidc("x", &[issuer, ids, ("OIDC_X_TEAM_ID", "T")]).is_err(), "Apple's settings go together");
+        let dir = tempfile_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("AuthKey.p8");
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n").unwrap();
+        let apple =
+            |file: &str| oidc("x", &[issuer, ids, ("OIDC_X_TEAM_ID", "TEAM"), ("OIDC_X_KEY_ID", "KEY"), ("OIDC_X_PRIVATE_KEY_FILE", file)]);
+        assert!(apple(key.to_str().unwrap()).is_err(), "an unusable key is refused at start");
+        assert!(apple("/nonexistent/AuthKey.p8").is_err());
+        // A P-256 key made for this test, as Apple's .p8 files are.
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgdsW420wmcaPrlVsG\nAHdJ17vUxE1Ol/b9l1wy08PUBbKhRANCAAQCWA82e1W95FXKJqh/XkZ3/0iBXXr8\n6e0o3nlPwd79otVw1HMxfToKHeOAdgYvylbDbr/5Szrh6WqMxi8TrbpD\n-----END PRIVATE KEY-----\n").unwrap();
+        let config = apple(key.to_str().unwrap()).unwrap();
+        assert!(
+            matches!(&config.providers[0].client_secret, Some(ClientSecret::AppleKey { team_id, key_id, .. }) if team_id == "TEAM" && key_id == "KEY")
+        );
+        std::fs::remove_dir_all(dir).ok();
     }
 }

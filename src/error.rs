@@ -198,6 +198,8 @@ pub enum UserErrorCode {
     AlreadyDone,
     /// A one-time code, recovery code or passkey response that is wrong, used or expired.
     InvalidCode,
+    /// An account already uses this email: sign in to it and link the provider from there.
+    AccountExists,
 }
 
 impl UserErrorCode {

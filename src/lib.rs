@@ -20,6 +20,8 @@ pub mod accounts;
 pub mod admin;
 /// Security events: each account's history and the admins' audit log.
 pub mod events;
+/// Signing in with OpenID Connect providers (Google, Apple...), and the identities linked to accounts.
+pub mod identities;
 /// A linked Instagram account and the batch sync of its images.
 pub mod instagram;
 /// Outbox, templates, SMTP and file transports, and the worker that sends queued mail.

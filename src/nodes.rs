@@ -13,6 +13,7 @@ use crate::error::GqlResultExt;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{load_error, Loaders};
 use crate::graphql::scalars::{Date, DateTime};
+use crate::identities::identity_resolver::LinkedIdentity;
 use crate::instagram::resolver::InstagramAccount;
 use crate::mfa::status_resolver::MfaStatus;
 use crate::plans::resolver::SubscriptionPlan;
@@ -122,6 +123,17 @@ impl User {
     /// The account's second factors. Visible to the user and to staff and admins; null for anyone else.
     async fn mfa(&self, ctx: &Context<'_>) -> Option<MfaStatus> {
         self.private(ctx, MfaStatus::of_user(&self.0.id))
+    }
+    /// Visible to the user and to staff and admins; null for anyone else.
+    async fn linked_identities(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<LinkedIdentity>>> {
+        if self.private(ctx, ()).is_none() {
+            return Ok(None);
+        }
+        LinkedIdentity::of_user(ctx, &self.0.id).await.map(Some)
+    }
+    /// Whether the account can sign in with a password. Visible to the user and to staff and admins; null for anyone else.
+    async fn has_password(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.private(ctx, self.0.password_hash.is_some())
     }
     /// Null when no Instagram account is linked.
     async fn instagram(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<InstagramAccount>> {

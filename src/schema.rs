@@ -9,6 +9,9 @@ use crate::accounts::signin_resolver::SigninMutation;
 use crate::accounts::signup_resolver::SignupMutation;
 use crate::admin::resolver::{AdminMutation, AdminQuery};
 use crate::events::resolver::EventsQuery;
+use crate::identities::identity_resolver::IdentitiesQuery;
+use crate::identities::link_resolver::LinkMutation;
+use crate::identities::signin_resolver::ProviderSigninMutation;
 use crate::instagram::resolver::InstagramMutation;
 use crate::mfa::passkeys_resolver::PasskeysMutation;
 use crate::mfa::reset_resolver::MfaResetMutation;
@@ -18,9 +21,19 @@ use crate::profiles::resolver::{ProfilesMutation, ProfilesQuery};
 use crate::sessions::resolver::{SessionsMutation, SessionsQuery};
 use crate::webhooks::resolver::{WebhooksMutation, WebhooksQuery};
 
-/// Every read the API offers. All but subscriptionPlans and passwordResetTokenValid need sign-in: UNAUTHENTICATED without a valid access token.
+/// Every read the API offers. All but subscriptionPlans, passwordResetTokenValid and identityProviders need sign-in: UNAUTHENTICATED without a valid access token.
 #[derive(MergedObject, Default)]
-pub struct Query(AccountQuery, ProfilesQuery, SessionsQuery, PlansQuery, RecoveryQuery, AdminQuery, EventsQuery, WebhooksQuery);
+pub struct Query(
+    AccountQuery,
+    ProfilesQuery,
+    SessionsQuery,
+    PlansQuery,
+    RecoveryQuery,
+    AdminQuery,
+    EventsQuery,
+    WebhooksQuery,
+    IdentitiesQuery,
+);
 
 /// Every change the API offers. A problem with the input comes back in the payload's userErrors, and then nothing was changed; one with who is asking comes back as a top-level error with extensions.code (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED). A request may hold at most one field that takes a password or a token, and those fields count against a per-IP budget.
 #[derive(MergedObject, Default)]
@@ -39,6 +52,8 @@ pub struct Mutation(
     TotpMutation,
     PasskeysMutation,
     MfaResetMutation,
+    ProviderSigninMutation,
+    LinkMutation,
 );
 
 pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;

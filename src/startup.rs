@@ -17,6 +17,7 @@ use crate::media_store::MediaStore;
 use crate::schema;
 use crate::security::encryption::{check_database_key, DataKey};
 use crate::security::jwt::TokenKeys;
+use crate::security::oidc::OidcProviders;
 use crate::security::passwords::PasswordHasher;
 use crate::security::webauthn::RelyingParty;
 use crate::state::{AppState, Inner};
@@ -45,6 +46,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let relying_party = RelyingParty::from_config(&config)?;
     let media = MediaStore::open(&config.media.store_url, config.media.s3_endpoint.as_deref())?;
     let tokens = TokenKeys::load(&config)?;
+    let oidc = OidcProviders::new(&config.oidc);
     let state = AppState::new(Inner {
         db,
         config,
@@ -57,6 +59,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         metrics,
         data_key,
         relying_party,
+        oidc,
     });
     Ok(state)
 }
@@ -112,6 +115,14 @@ impl Application {
         crate::webhooks::service::check_config(&state.config.webhooks)?;
         let webhook_worker = crate::webhooks::worker::spawn(state.clone(), stop.clone())?;
         spawn_pruner(&state, stop.clone());
+        // A provider that cannot be reached is retried in the background; the server starts anyway.
+        let (oidc, discovery_stop) = (state.oidc.clone(), stop.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = discovery_stop.cancelled() => {}
+                _ = oidc.discover_until_done() => {}
+            }
+        });
         let mut builder = schema::builder();
         if state.metrics.is_enabled() {
             // Added first, it wraps the request limits: a field they refuse counts as an error.
@@ -190,7 +201,7 @@ impl Application {
 }
 
 /// Every few minutes: drops rate-limit buckets whose window has passed and
-/// expired MFA challenges and passkey ceremonies, and hands back
+/// expired MFA challenges, passkey ceremonies and provider sign-in flows, and hands back
 /// password-hashing memory that no signin used lately.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
@@ -202,6 +213,9 @@ fn spawn_sweeper(state: AppState) {
             }
             if let Err(error) = crate::mfa::sweep(&state).await {
                 tracing::warn!(error = ?error, "sweep of expired MFA challenges and passkey ceremonies failed");
+            }
+            if let Err(error) = crate::identities::sweep(&state).await {
+                tracing::warn!(error = ?error, "sweep of expired sign-in flows failed");
             }
             state.passwords.release_idle(std::time::Duration::from_secs(120));
         }

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::media_store::MediaStore;
 use crate::security::encryption::DataKey;
 use crate::security::jwt::TokenKeys;
+use crate::security::oidc::OidcProviders;
 use crate::security::passwords::PasswordHasher;
 use crate::security::webauthn::RelyingParty;
 use crate::telemetry::metrics::Metrics;
@@ -35,6 +36,8 @@ pub struct Inner {
     pub data_key: Option<DataKey>,
     /// The WebAuthn relying party passkeys are made for and checked against.
     pub relying_party: RelyingParty,
+    /// The OpenID Connect providers, with their cached discovery documents and keys.
+    pub oidc: OidcProviders,
 }
 
 impl std::ops::Deref for AppState {

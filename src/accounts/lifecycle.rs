@@ -5,6 +5,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::accounts::recovery;
 use crate::db::begin_write;
 use crate::entities::enums::{AccountStatus, Role};
 use crate::entities::security_event::SecurityEventType;
@@ -79,9 +80,11 @@ pub async fn deactivate(state: &AppState, user_id: &str, meta: &RequestMeta) -> 
 
 /// The user deletes their own account, proving it with their password.
 pub async fn delete_account(state: &AppState, user_id: &str, password: &str, meta: &RequestMeta) -> ServiceResult<DeletedUser> {
-    let hash: Option<String> =
+    let hash: Option<Option<String>> =
         user::Entity::find_by_id(user_id).select_only().column(user::Column::PasswordHash).into_tuple().one(&state.db).await?;
     let Some(hash) = hash else { return Err(AppError::Unauthenticated.into()) };
+    // An account made through a provider sets a password first (after a fresh provider signin).
+    let Some(hash) = hash else { return Err(recovery::no_password_yet(&["password"])) };
     if !state.passwords.verify(password, Some(&hash)).await? {
         return Err(ServiceError::one(&["password"], UserErrorCode::InvalidCredentials, "The password is wrong."));
     }

@@ -19,7 +19,7 @@ pub struct DeactivateAccountPayload {
 pub struct DeleteAccountPayload {
     /// The id of the deleted account; null when userErrors is not empty.
     pub deleted_user_id: Option<ID>,
-    /// Empty on success. password: INVALID_CREDENTIALS; NOT_ALLOWED when the user is the only active admin.
+    /// Empty on success. password: INVALID_CREDENTIALS, or NOT_ALLOWED when the account has no password (see setPassword); NOT_ALLOWED when the user is the only active admin.
     pub user_errors: Vec<UserError>,
 }
 

@@ -15,7 +15,7 @@ use crate::accounts::email_tokens::{self, Found, Purpose};
 use crate::accounts::password;
 use crate::entities::enums::AccountStatus;
 use crate::entities::security_event::SecurityEventType;
-use crate::entities::{email_token, user};
+use crate::entities::{email_token, session, user};
 use crate::error::{AppError, Problems, ServiceError, ServiceResult, UserErrorCode};
 use crate::events::service::{self as events, Event};
 use crate::mail::outbox;
@@ -260,8 +260,11 @@ pub async fn change_password(
     meta: &RequestMeta,
 ) -> ServiceResult<()> {
     let user = user::Entity::find_by_id(viewer.user_id.clone()).one(&state.db).await?.ok_or(AppError::Unauthenticated)?;
+    let Some(current_hash) = user.password_hash.as_deref() else {
+        return Err(no_password_yet(&["input", "currentPassword"]));
+    };
     let mut problems = Problems::default();
-    if !state.passwords.verify(current, Some(&user.password_hash)).await? {
+    if !state.passwords.verify(current, Some(current_hash)).await? {
         problems.add(&["input", "currentPassword"], UserErrorCode::InvalidCredentials, "This is not your current password.");
     }
     if let Err((code, message)) = password::check_rules(new_password, Some(&user.email), user.username.as_deref()) {
@@ -281,6 +284,70 @@ pub async fn change_password(
     txn.commit().await?;
     state.mail_queued();
     Ok(())
+}
+
+/// How recent the signin must be for setPassword: a password outlives any
+/// session, so a stolen token alone must not be enough to set one.
+pub const SET_PASSWORD_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Gives an account made through a provider a password. Only within
+/// SET_PASSWORD_WITHIN of the session's signin; accounts that have a
+/// password change it with changePassword. A notice is mailed.
+pub async fn set_password(state: &AppState, viewer: &Viewer, new_password: &str, meta: &RequestMeta) -> ServiceResult<user::Model> {
+    let user = user::Entity::find_by_id(viewer.user_id.clone()).one(&state.db).await?.ok_or(AppError::Unauthenticated)?;
+    if user.password_hash.is_some() {
+        return Err(ServiceError::one(
+            &["password"],
+            UserErrorCode::NotAllowed,
+            "This account has a password already: change it with changePassword.",
+        ));
+    }
+    let started = session::Entity::find_by_id(viewer.session_id.clone()).one(&state.db).await?.ok_or(AppError::Unauthenticated)?.created_at;
+    if started < Utc::now() - SET_PASSWORD_WITHIN {
+        return Err(ServiceError::one(
+            &[],
+            UserErrorCode::NotAllowed,
+            "Sign in with your provider again: a password can be set within 10 minutes of a signin.",
+        ));
+    }
+    if let Err((code, message)) = password::check_rules(new_password, Some(&user.email), user.username.as_deref()) {
+        return Err(ServiceError::one(&["password"], code, message));
+    }
+    let hash = state.passwords.hash(new_password).await?;
+    let txn = state.db.begin().await?;
+    // Only while it still has none: two concurrent calls set one password.
+    let set = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash.clone()))
+        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(user.id.clone()))
+        .filter(user::Column::PasswordHash.is_null())
+        .exec(&txn)
+        .await?;
+    if set.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(ServiceError::one(
+            &["password"],
+            UserErrorCode::NotAllowed,
+            "This account has a password already: change it with changePassword.",
+        ));
+    }
+    queue_password_changed(&txn, state, &user, PasswordChange::Changed).await?;
+    let event = Event::new(SecurityEventType::PasswordChanged, &user.id)
+        .detail("password set (the account had none)")
+        .webhook(Webhook::PasswordChanged(&user));
+    events::record(&txn, state, meta, event).await?;
+    txn.commit().await?;
+    state.mail_queued();
+    Ok(user::Model { password_hash: Some(hash), ..user })
+}
+
+/// What an account made through a provider hears when asked for a password it never had.
+pub fn no_password_yet(field: &[&str]) -> ServiceError {
+    ServiceError::one(
+        field,
+        UserErrorCode::NotAllowed,
+        "This account has no password yet (it signs in through a provider): set one with setPassword first.",
+    )
 }
 
 async fn set_password_hash<C: ConnectionTrait>(db: &C, user_id: &str, hash: String) -> Result<(), AppError> {

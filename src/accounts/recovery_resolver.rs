@@ -1,6 +1,6 @@
 //! GraphQL face of the mail-driven flows: confirmEmail,
 //! resendConfirmationEmail, requestPasswordReset, passwordResetTokenValid,
-//! resetPassword, changePassword.
+//! resetPassword, changePassword, setPassword.
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use crate::accounts::recovery;
@@ -22,7 +22,16 @@ pub struct ChangePasswordInput {
 pub struct ChangePasswordPayload {
     /// Every other session of the user has been ended.
     pub success: bool,
-    /// Empty on success. currentPassword: INVALID_CREDENTIALS; newPassword: REQUIRED, TOO_SHORT, TOO_LONG, TOO_WEAK.
+    /// Empty on success. currentPassword: INVALID_CREDENTIALS, or NOT_ALLOWED when the account has no password (see setPassword); newPassword: REQUIRED, TOO_SHORT, TOO_LONG, TOO_WEAK.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of setPassword.
+#[derive(SimpleObject)]
+pub struct SetPasswordPayload {
+    /// The user, with hasPassword true; null when userErrors is not empty.
+    pub user: Option<User>,
+    /// Empty on success. password: NOT_ALLOWED when the account has a password (use changePassword), REQUIRED, TOO_SHORT, TOO_LONG, TOO_WEAK; NOT_ALLOWED with field null when the signin is older than 10 minutes (sign in again).
     pub user_errors: Vec<UserError>,
 }
 
@@ -98,6 +107,20 @@ impl RecoveryMutation {
             recovery::change_password(ctx.state(), viewer, &input.current_password, &input.new_password, &ctx.request_meta()).await,
             |()| ChangePasswordPayload { success: true, user_errors: vec![] },
             |user_errors| ChangePasswordPayload { success: false, user_errors },
+        )
+    }
+
+    /// Signed in, for an account without a password (made through a provider): sets one. NOT_ALLOWED when it has one (use changePassword).
+    async fn set_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new password: the same rules as a signup's. Allowed within 10 minutes of a signin.")] password: String,
+    ) -> async_graphql::Result<SetPasswordPayload> {
+        let viewer = ctx.viewer().gql()?;
+        into_payload(
+            recovery::set_password(ctx.state(), viewer, &password, &ctx.request_meta()).await,
+            |user| SetPasswordPayload { user: Some(User::new(user)), user_errors: vec![] },
+            |user_errors| SetPasswordPayload { user: None, user_errors },
         )
     }
 

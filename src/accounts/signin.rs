@@ -41,23 +41,27 @@ use crate::viewer::RequestMeta;
 
 /// How the user proved who they are before [`complete`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FirstFactor {
+pub enum FirstFactor<'a> {
     /// Their password: one factor.
     Password,
     /// A passkey with user verification: possession and a PIN or biometric, two factors by itself.
     Passkey,
+    /// An ID token from the named OpenID Connect provider: one factor (however
+    /// the provider checked the person, Tessera cannot tell).
+    Provider(&'a str),
 }
 
-impl FirstFactor {
+impl FirstFactor<'_> {
     fn is_two_factors(self) -> bool {
         matches!(self, FirstFactor::Passkey)
     }
 
     /// How the signin is described in the security history.
-    fn describe(self) -> &'static str {
+    fn describe(self) -> String {
         match self {
-            FirstFactor::Password => "password",
-            FirstFactor::Passkey => "passkey",
+            FirstFactor::Password => "password".into(),
+            FirstFactor::Passkey => "passkey".into(),
+            FirstFactor::Provider(name) => format!("provider {name}"),
         }
     }
 }
@@ -153,7 +157,7 @@ async fn password_signin(state: &AppState, login: &str, password: &str, meta: &R
     refuse_when_locked(state, &failures).await?;
     // Always verify, against a dummy hash when there is no account, so that
     // the answer's timing does not tell which logins exist.
-    let matches = state.passwords.verify(password, found.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let matches = state.passwords.verify(password, found.as_ref().and_then(|u| u.password_hash.as_deref())).await?;
     match found {
         Some(user) if matches => complete(state, user, FirstFactor::Password, meta).await,
         found => {
@@ -183,14 +187,14 @@ async fn ensure_may_sign_in(state: &AppState, user: &user::Model, meta: &Request
 /// second factor when one is owed, or starts the session. A new way of
 /// signing in (e.g. a provider's ID token) calls this with its own
 /// [`FirstFactor`] and gets the second factor and the lockout for free.
-pub async fn complete(state: &AppState, user: user::Model, first: FirstFactor, meta: &RequestMeta) -> ServiceResult<Outcome> {
+pub async fn complete(state: &AppState, user: user::Model, first: FirstFactor<'_>, meta: &RequestMeta) -> ServiceResult<Outcome> {
     ensure_may_sign_in(state, &user, meta).await?;
     if first.is_two_factors() {
-        return start_session(state, user, AssuranceLevel::Aal2, first.describe(), meta).await;
+        return start_session(state, user, AssuranceLevel::Aal2, &first.describe(), meta).await;
     }
     let factors = status::factors_of(&state.db, &user.id).await?.second_factors();
     if factors.is_empty() {
-        return start_session(state, user, AssuranceLevel::Aal1, first.describe(), meta).await;
+        return start_session(state, user, AssuranceLevel::Aal1, &first.describe(), meta).await;
     }
     // The failure count stays: only a whole signin clears it.
     Ok(Outcome::SecondFactorOwed(challenge::issue(state, &user.id, factors).await?))
@@ -263,6 +267,19 @@ async fn second_step(
             "This signin expired or was already finished: sign in again.",
         )),
     }
+}
+
+/// A signin through a provider: `prove` checks the ID token and finds or
+/// makes the account (identities), then [`complete`]; counted like any signin.
+pub async fn provider_signin<F>(state: &AppState, provider: &str, prove: F, meta: &RequestMeta) -> ServiceResult<Outcome>
+where
+    F: std::future::Future<Output = ServiceResult<user::Model>>,
+{
+    let signed_in = async {
+        let user = prove.await?;
+        complete(state, user, FirstFactor::Provider(provider), meta).await
+    };
+    counted(state, signed_in.await)
 }
 
 /// A passkey signin: the assertion proves the user, then [`complete`].

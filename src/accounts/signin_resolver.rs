@@ -33,19 +33,25 @@ pub struct SigninPayload {
     pub mfa_challenge: Option<MfaChallenge>,
 }
 
-fn signin_payload(outcome: ServiceResult<Outcome>) -> async_graphql::Result<SigninPayload> {
-    into_payload(
-        outcome,
-        |outcome| match outcome {
-            Outcome::SignedIn { user, tokens } => {
-                SigninPayload { tokens: Some(tokens.into()), user: Some(User::for_owner(*user)), user_errors: vec![], mfa_challenge: None }
-            }
-            Outcome::SecondFactorOwed(challenge) => {
-                SigninPayload { tokens: None, user: None, user_errors: vec![], mfa_challenge: Some(challenge.into()) }
-            }
-        },
-        |user_errors| SigninPayload { tokens: None, user: None, user_errors, mfa_challenge: None },
-    )
+impl SigninPayload {
+    /// The payload of any way of signing in (here, and a provider's in identities).
+    pub fn from_outcome(outcome: ServiceResult<Outcome>) -> async_graphql::Result<SigninPayload> {
+        into_payload(
+            outcome,
+            |outcome| match outcome {
+                Outcome::SignedIn { user, tokens } => SigninPayload {
+                    tokens: Some(tokens.into()),
+                    user: Some(User::for_owner(*user)),
+                    user_errors: vec![],
+                    mfa_challenge: None,
+                },
+                Outcome::SecondFactorOwed(challenge) => {
+                    SigninPayload { tokens: None, user: None, user_errors: vec![], mfa_challenge: Some(challenge.into()) }
+                }
+            },
+            |user_errors| SigninPayload { tokens: None, user: None, user_errors, mfa_challenge: None },
+        )
+    }
 }
 
 /// Input of verifyMfa.
@@ -79,7 +85,7 @@ impl SigninMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The login and the password.")] input: SigninInput,
     ) -> async_graphql::Result<SigninPayload> {
-        signin_payload(signin::signin(ctx.state(), &input.login, &input.password, &ctx.request_meta()).await)
+        SigninPayload::from_outcome(signin::signin(ctx.state(), &input.login, &input.password, &ctx.request_meta()).await)
     }
 
     /// Finishes a signin that answered an mfaChallenge.
@@ -91,7 +97,7 @@ impl SigninMutation {
         )]
         input: VerifyMfaInput,
     ) -> async_graphql::Result<SigninPayload> {
-        signin_payload(
+        SigninPayload::from_outcome(
             signin::verify_mfa(
                 ctx.state(),
                 &input.challenge_token,
@@ -112,6 +118,8 @@ impl SigninMutation {
         )]
         input: FinishPasskeySigninInput,
     ) -> async_graphql::Result<SigninPayload> {
-        signin_payload(signin::finish_passkey_signin(ctx.state(), &input.ceremony_id, &input.credential.0, &ctx.request_meta()).await)
+        SigninPayload::from_outcome(
+            signin::finish_passkey_signin(ctx.state(), &input.ceremony_id, &input.credential.0, &ctx.request_meta()).await,
+        )
     }
 }

@@ -86,7 +86,7 @@ pub fn validate_signup(state: &AppState, data: &SignupData, problems: &mut Probl
 pub async fn insert_account(
     txn: &DatabaseTransaction,
     account: &NewAccount,
-    password_hash: String,
+    password_hash: Option<String>,
     display_pic_key: Option<String>,
 ) -> Result<user::Model, sea_orm::DbErr> {
     let now = Utc::now();
@@ -161,7 +161,7 @@ pub async fn signup(state: &AppState, mut data: SignupData, meta: &RequestMeta) 
     let created = async {
         let txn = state.db.begin().await?;
         let taken = |e: sea_orm::DbErr| taken_from_violation(&e, "input").unwrap_or_else(|| e.into());
-        let user = insert_account(&txn, &account, hash, picture_key.clone()).await.map_err(taken)?;
+        let user = insert_account(&txn, &account, Some(hash), picture_key.clone()).await.map_err(taken)?;
         if send_confirmation {
             recovery::queue_email_confirmation(&txn, state, &user).await?;
         }
@@ -218,7 +218,7 @@ pub async fn create_admin(state: &AppState, email: &str, username: Option<&str>,
             let mut active: user::ActiveModel = existing.into();
             active.role = Set(Role::Admin);
             active.status = Set(AccountStatus::Active);
-            active.password_hash = Set(hash);
+            active.password_hash = Set(Some(hash));
             active.updated_at = Set(Utc::now());
             let admin = active.update(&txn).await?;
             if before.role != admin.role {
@@ -237,7 +237,7 @@ pub async fn create_admin(state: &AppState, email: &str, username: Option<&str>,
         }
         None => {
             account.role = Role::Admin;
-            let admin = insert_account(&txn, &account, hash, None)
+            let admin = insert_account(&txn, &account, Some(hash), None)
                 .await
                 .map_err(|e| taken_from_violation(&e, "input").unwrap_or_else(|| e.into()))?;
             let event = Event::new(SecurityEventType::Signup, &admin.id).detail(BY).webhook(Webhook::UserCreated(&admin));

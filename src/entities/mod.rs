@@ -3,11 +3,13 @@
 //! as `password_hash` cannot leak.
 pub mod email_token;
 pub mod enums;
+pub mod identity;
 pub mod instagram_account;
 pub mod instagram_image;
 pub mod key_check;
 pub mod mail_outbox;
 pub mod mfa_challenge;
+pub mod oauth_state;
 pub mod passkey;
 pub mod profile;
 pub mod rate_limit;

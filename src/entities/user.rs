@@ -13,7 +13,8 @@ pub struct Model {
     pub username: Option<String>,
     pub username_lower: Option<String>,
     pub phone_number: Option<String>,
-    pub password_hash: String,
+    /// None for an account made through a provider that never set a password.
+    pub password_hash: Option<String>,
     pub full_name: Option<String>,
     pub full_name_lower: Option<String>,
     pub first_name: Option<String>,

@@ -31,6 +31,8 @@ pub const CREDENTIAL_FIELDS: &[&str] = &[
     "finishPasskeySignin",
     "disableTotp",
     "regenerateRecoveryCodes",
+    "signinWithIdToken",
+    "finishOAuthSignin",
 ];
 
 pub const MAX_DEPTH: usize = 10;

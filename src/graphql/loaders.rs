@@ -6,7 +6,9 @@ use std::sync::{Arc, OnceLock};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::entities::{instagram_account, instagram_image, passkey, profile, recovery_code, subscription_plan, totp_factor, user};
+use crate::entities::{
+    identity, instagram_account, instagram_image, passkey, profile, recovery_code, subscription_plan, totp_factor, user,
+};
 use crate::error::AppError;
 
 pub type LoadError = Arc<AppError>;
@@ -151,6 +153,29 @@ impl Loader<String> for PasskeysLoader {
     }
 }
 
+/// Each user's linked provider identities, by provider name (empty lists included).
+pub struct IdentitiesLoader(pub DatabaseConnection);
+
+impl Loader<String> for IdentitiesLoader {
+    type Value = Vec<identity::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        use sea_orm::QueryOrder;
+        let rows = identity::Entity::find()
+            .filter(identity::Column::UserId.is_in(keys.iter().cloned()))
+            .order_by_asc(identity::Column::Provider)
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut found: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for row in rows {
+            found.entry(row.user_id.clone()).or_default().push(row);
+        }
+        Ok(found)
+    }
+}
+
 /// The loaders of one request. They cache for the request's lifetime only, so
 /// a later request never sees stale rows. Each is made on first use: most
 /// requests need one or two of them.
@@ -164,6 +189,7 @@ pub struct Loaders {
     totp_factors: OnceLock<DataLoader<TotpFactorLoader, HashMapCache>>,
     recovery_codes_left: OnceLock<DataLoader<RecoveryCodesLeftLoader, HashMapCache>>,
     passkeys: OnceLock<DataLoader<PasskeysLoader, HashMapCache>>,
+    identities: OnceLock<DataLoader<IdentitiesLoader, HashMapCache>>,
 }
 
 impl Loaders {
@@ -178,6 +204,7 @@ impl Loaders {
             totp_factors: OnceLock::new(),
             recovery_codes_left: OnceLock::new(),
             passkeys: OnceLock::new(),
+            identities: OnceLock::new(),
         }
     }
 
@@ -214,6 +241,10 @@ impl Loaders {
 
     pub fn passkeys(&self) -> &DataLoader<PasskeysLoader, HashMapCache> {
         self.passkeys.get_or_init(|| DataLoader::with_cache(PasskeysLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
+    }
+
+    pub fn identities(&self) -> &DataLoader<IdentitiesLoader, HashMapCache> {
+        self.identities.get_or_init(|| DataLoader::with_cache(IdentitiesLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
     }
 
     /// Users by id, fetched now in one statement (no batching delay) and

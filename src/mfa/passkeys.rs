@@ -25,7 +25,7 @@ use webauthn_rs::Webauthn;
 
 use crate::db::begin_write;
 use crate::entities::security_event::SecurityEventType;
-use crate::entities::{passkey, user, webauthn_ceremony};
+use crate::entities::{identity, passkey, user, webauthn_ceremony};
 use crate::error::{unique_violation, AppError, Problems, ServiceError, ServiceResult, UserErrorCode};
 use crate::events::service::{self as events, Event};
 use crate::mail::outbox;
@@ -237,6 +237,19 @@ pub async fn remove(state: &AppState, viewer: &Viewer, id: &str, meta: &RequestM
     let Some(found) = found else {
         return Err(ServiceError::one(&["id"], UserErrorCode::NotFound, "You have no passkey with this id."));
     };
+    // An account without a password (made through a provider) keeps one way to sign in.
+    if viewer.user.password_hash.is_none() {
+        use sea_orm::PaginatorTrait;
+        let providers = identity::Entity::find().filter(identity::Column::UserId.eq(viewer.user_id.clone())).count(&txn).await?;
+        let passkeys = passkey::Entity::find().filter(passkey::Column::UserId.eq(viewer.user_id.clone())).count(&txn).await?;
+        if providers == 0 && passkeys <= 1 {
+            return Err(ServiceError::one(
+                &["id"],
+                UserErrorCode::NotAllowed,
+                "This passkey is the only way to sign in to this account: set a password (setPassword) or link a provider first.",
+            ));
+        }
+    }
     passkey::Entity::delete_by_id(found.id.clone()).exec(&txn).await?;
     let event = Event::new(SecurityEventType::PasskeyRemoved, &viewer.user_id).detail(format!("\"{}\"", found.name));
     events::record(&txn, state, meta, event).await?;

@@ -213,9 +213,17 @@ pub async fn confirm(state: &AppState, viewer: &Viewer, code: &str, meta: &Reque
     Ok((user, codes))
 }
 
-/// The viewer's password must be right; reported on `input.password`.
+/// The viewer's password must be right; reported on `input.password`. An
+/// account without one (made through a provider) is told to set one first.
 async fn check_password(state: &AppState, viewer: &Viewer, password: &str) -> ServiceResult<()> {
-    if state.passwords.verify(password, Some(&viewer.user.password_hash)).await? {
+    let Some(hash) = viewer.user.password_hash.as_deref() else {
+        return Err(ServiceError::one(
+            &["input", "password"],
+            UserErrorCode::NotAllowed,
+            "This account has no password yet: set one with setPassword first.",
+        ));
+    };
+    if state.passwords.verify(password, Some(hash)).await? {
         Ok(())
     } else {
         Err(ServiceError::one(&["input", "password"], UserErrorCode::InvalidCredentials, "This is not your password."))

@@ -5,6 +5,8 @@
 pub mod encryption;
 /// Access tokens: JWTs with pinned algorithm, issuer, audience and type.
 pub mod jwt;
+/// OpenID Connect providers: discovery, JWKS, ID-token checks, the code exchange.
+pub mod oidc;
 /// argon2id hashing on the blocking pool.
 pub mod passwords;
 /// Opaque random tokens (refresh tokens, email links) and how they are stored.

@@ -242,7 +242,7 @@ mod tests {
             username: Some("ann".into()),
             username_lower: Some("ann".into()),
             phone_number: Some("+15555550100".into()),
-            password_hash: "$argon2id$secret".into(),
+            password_hash: Some("$argon2id$secret".into()),
             full_name: Some("Ann".into()),
             full_name_lower: Some("ann".into()),
             first_name: None,

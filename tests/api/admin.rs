@@ -40,7 +40,7 @@ async fn add_users(app: &TestApp, prefix: &str, count: usize) -> Vec<String> {
             role: Role::User,
         };
         let txn = app.state.db.begin().await.unwrap();
-        ids.push(insert_account(&txn, &account, hash.clone(), None).await.unwrap().id);
+        ids.push(insert_account(&txn, &account, Some(hash.clone()), None).await.unwrap().id);
         txn.commit().await.unwrap();
     }
     ids

@@ -3,6 +3,7 @@
 mod helpers;
 mod mail_helpers;
 mod mfa_helpers;
+mod oidc_helpers;
 mod webhook_helpers;
 
 mod abuse;
@@ -25,5 +26,6 @@ mod readme;
 mod s3;
 mod scale_out;
 mod sessions;
+mod social;
 mod tokens;
 mod webhooks;

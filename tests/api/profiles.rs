@@ -186,7 +186,7 @@ async fn seed_users(app: &TestApp, count: usize) -> Vec<String> {
         username: Set(None),
         username_lower: Set(None),
         phone_number: Set(None),
-        password_hash: Set("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into()),
+        password_hash: Set(Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into())),
         full_name: Set(Some(format!("Seeded {i}"))),
         full_name_lower: Set(Some(format!("seeded {i}"))),
         first_name: Set(None),
