@@ -115,7 +115,7 @@ async fn every_admin_operation_checks_the_role_of_whoever_asks() {
 
 /// Runs `tessera create-admin` as an operator would: settings from the
 /// environment, the password on one line of stdin.
-fn run_create_admin(database_url: String, data_dir: std::path::PathBuf, email: &str, password: &str) -> std::process::Output {
+pub fn run_create_admin(database_url: String, data_dir: std::path::PathBuf, email: &str, password: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["create-admin", "--email", email])

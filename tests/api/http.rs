@@ -1,5 +1,5 @@
 //! The HTTP surface: health, GET rules, GraphiQL, body limits, malformed bodies.
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -206,4 +206,41 @@ async fn graphiql_is_served_from_the_binary_with_a_strict_csp() {
 
     let off = spawn_app_with(|s| s.http.graphiql = false).await;
     assert_eq!(off.client.get(off.url(graphiql_js)).send().await.unwrap().status(), 404);
+}
+
+/// Apollo's automatic persisted queries: the hash alone once the server knows
+/// the text, PERSISTED_QUERY_NOT_FOUND before, GET for queries only.
+#[tokio::test]
+async fn persisted_queries_run_by_hash_once_the_text_was_sent() {
+    use sha2::Digest;
+    let app = spawn_app().await;
+    let query = "query Apq { subscriptionPlans { id } }";
+    let hash = hex::encode(sha2::Sha256::digest(query.as_bytes()));
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post = |body: Value| {
+        let app = &app;
+        async move { app.client.post(app.url("/graphql")).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    let unknown = post(json!({ "extensions": persisted })).await;
+    assert_eq!(unknown["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND", "{unknown}");
+    assert_eq!(unknown["errors"][0]["message"], "PersistedQueryNotFound");
+    let wrong = post(json!({ "query": "{ subscriptionPlans { name } }", "extensions": persisted })).await;
+    assert_eq!(wrong["errors"][0]["extensions"]["code"], "BAD_REQUEST", "a hash that is not the text's: {wrong}");
+    let sent = post(json!({ "query": query, "extensions": persisted })).await;
+    assert!(sent["data"]["subscriptionPlans"].is_array(), "{sent}");
+    let by_hash = post(json!({ "extensions": persisted })).await;
+    assert_eq!(by_hash["data"], sent["data"]);
+    let by_get = app.client.get(app.url("/graphql")).query(&[("extensions", persisted.to_string())]).send().await.unwrap();
+    assert_eq!(by_get.status(), 200);
+    assert_eq!(by_get.json::<Value>().await.unwrap()["data"], sent["data"]);
+    let version_two = post(json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": hash } } })).await;
+    assert_eq!(version_two["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_SUPPORTED", "{version_two}");
+
+    // A mutation known by its hash still needs POST.
+    let mutation = "mutation { signout { revokedSessions } }";
+    let mutation_hash = json!({ "persistedQuery": { "version": 1, "sha256Hash": hex::encode(sha2::Sha256::digest(mutation.as_bytes())) } });
+    post(json!({ "query": mutation, "extensions": mutation_hash })).await;
+    let refused = app.client.get(app.url("/graphql")).query(&[("extensions", mutation_hash.to_string())]).send().await.unwrap();
+    assert_eq!(refused.status(), 405);
 }

@@ -67,7 +67,7 @@ async fn post(client: &reqwest::Client, instance: &Instance, query: &str, variab
 }
 
 const SIGNUP: &str = "mutation($i: SignupInput!) { signup(input: $i) { user { id } userErrors { code } } }";
-const SIGNIN: &str = "mutation($i: SigninInput!) { signin(input: $i) { tokens { accessToken } userErrors { code } } }";
+const SIGNIN: &str = "mutation($i: SigninInput!) { signin(input: $i) { user { id } tokens { accessToken } userErrors { code } } }";
 
 #[tokio::test]
 async fn two_instances_share_sessions_pictures_rate_limits_and_mail() {
@@ -93,6 +93,24 @@ async fn two_instances_share_sessions_pictures_rate_limits_and_mail() {
     assert_eq!(out["data"]["signout"]["revokedSessions"], 1);
     let me = post(&client, &a, "{ me { email } }", json!({}), Some(&token)).await;
     assert_eq!(error_code(&me), Some("UNAUTHENTICATED"), "{me}");
+
+    // A role change made on B holds on A from the very next request, both ways.
+    let made = crate::admin::run_create_admin(database_url.clone(), dir.path().join("admin"), "root@example.com", PASSWORD);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let out = post(&client, &b, SIGNIN, json!({ "i": { "login": "root@example.com", "password": PASSWORD } }), None).await;
+    let root = out["data"]["signin"]["tokens"]["accessToken"].as_str().expect("the admin signed in").to_owned();
+    let out = post(&client, &a, SIGNIN, json!({ "i": { "login": "ann", "password": PASSWORD } }), None).await;
+    let ann = out["data"]["signin"]["tokens"]["accessToken"].as_str().expect("signed in").to_owned();
+    let ann_id = out["data"]["signin"]["user"]["id"].as_str().expect("an id").to_owned();
+    const LIST: &str = "{ users(first: 1) { edges { node { id } } } }";
+    const SET_ROLE: &str = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { userErrors { code } } }";
+    assert_eq!(error_code(&post(&client, &a, LIST, json!({}), Some(&ann)).await), Some("FORBIDDEN"));
+    for (role, listed) in [("STAFF", true), ("USER", false)] {
+        let out = post(&client, &b, SET_ROLE, json!({ "id": ann_id, "role": role }), Some(&root)).await;
+        assert_eq!(out["data"]["setUserRole"]["userErrors"], json!([]), "{out}");
+        let list = post(&client, &a, LIST, json!({}), Some(&ann)).await;
+        assert_eq!(error_code(&list).is_none(), listed, "as {role} on the other instance: {list}");
+    }
 
     // A picture uploaded through A is served by B.
     let out = post(&client, &b, SIGNIN, json!({ "i": { "login": "ann", "password": PASSWORD } }), None).await;
@@ -136,9 +154,9 @@ async fn two_instances_share_sessions_pictures_rate_limits_and_mail() {
     }
 
     // The per-IP budget of credential attempts (8 a minute) is counted across
-    // both: two signins so far, so six more pass and the next is refused,
+    // both: four signins so far, so four more pass and the next is refused,
     // whichever instance it reaches.
-    for i in 0..6 {
+    for i in 0..4 {
         let instance = if i % 2 == 0 { &a } else { &b };
         let out = post(&client, instance, SIGNIN, json!({ "i": { "login": "ann", "password": PASSWORD } }), None).await;
         assert!(out["data"]["signin"]["tokens"].is_object(), "attempt {i}: {out}");
