@@ -104,6 +104,14 @@ pub struct DatabaseSettings {
     /// Maximum database connections in the pool.
     #[arg(long = "database-max-connections", env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub max_connections: u32,
+
+    /// How long a request waits for a database connection before it is answered 503 UNAVAILABLE.
+    #[arg(long = "database-acquire-timeout", env = "DATABASE_ACQUIRE_TIMEOUT", default_value = "2s", value_parser = parse_duration, global = true)]
+    pub acquire_timeout: Duration,
+
+    /// How long Tessera waits at start for an unreachable database (logging each try) before it gives up.
+    #[arg(long = "database-wait", env = "DATABASE_WAIT", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub wait: Duration,
 }
 
 /// The /graphql endpoint: request limits, browsers, development tools.
@@ -498,6 +506,31 @@ pub fn redact_url(url: &str) -> String {
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// Creates a folder (and its missing parents) that only this user can
+/// enter (0700 on Unix): DATA_DIR and what it holds are private (the
+/// database, mail with live links, keys).
+pub fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
+/// Options that create a file only this user can read (0600 on Unix).
+pub fn private_file_options() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
 /// Settings resolved into what the server runs with: every default that
 /// depends on another setting is filled in.
 #[derive(Debug, Clone)]
@@ -550,6 +583,8 @@ impl ServerConfig {
 pub struct DatabaseConfig {
     pub url: Secret<String>,
     pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub wait: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -658,7 +693,7 @@ impl Config {
     /// generated into DATA_DIR, by `security::jwt::TokenKeys::load`.)
     pub fn resolve(settings: Settings) -> anyhow::Result<Config> {
         let Settings { server, database, http, tokens, media, mail, limits, accounts, telemetry, webhooks, events, mfa } = settings;
-        std::fs::create_dir_all(&server.data_dir).with_context(|| format!("cannot create DATA_DIR {}", server.data_dir.display()))?;
+        create_private_dir(&server.data_dir).with_context(|| format!("cannot create DATA_DIR {}", server.data_dir.display()))?;
         let database_url = match given(database.url.map(|u| u.0)) {
             Some(url) => url,
             None => format!("sqlite://{}?mode=rwc", server.data_dir.join("tessera.db").display()),
@@ -691,7 +726,12 @@ impl Config {
                 builtin_pages: server.builtin_pages,
                 data_dir: server.data_dir,
             },
-            database: DatabaseConfig { url: Secret(database_url), max_connections: database.max_connections.max(1) },
+            database: DatabaseConfig {
+                url: Secret(database_url),
+                max_connections: database.max_connections.max(1),
+                acquire_timeout: database.acquire_timeout,
+                wait: database.wait,
+            },
             http,
             tokens: TokenConfig {
                 jwt_secret: jwt_secret.map(Secret),

@@ -17,10 +17,11 @@ use tracing::Instrument;
 
 use super::errors::{
     bad_request, error_response, internal_error, missing_query, normalize_errors, not_acceptable, parse_error_response, payload_too_large,
+    unavailable, with_retry_after,
 };
 use super::negotiation::{negotiate, MediaType};
 use super::HttpState;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode};
 use crate::graphql::context::RequestInfo;
 use crate::graphql::loaders::Loaders;
 use crate::sessions::service::authenticate;
@@ -162,6 +163,7 @@ async fn execute(state: &HttpState, media: MediaType, headers: &HeaderMap, peer:
         let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let auth = match authenticate(&state.app, authorization).await {
             Ok(auth) => auth,
+            Err(AppError::Unavailable) => return unavailable(media),
             Err(error) => {
                 tracing::error!(error = ?error, "authentication lookup failed");
                 return internal_error(media, &request_id);
@@ -194,7 +196,17 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
 /// answers every GraphQL result with 200, as legacy clients expect.
 fn graphql_response(media: MediaType, response: async_graphql::Response, request_id: &str) -> Response {
     let request_error = is_request_error(&response);
-    let status = if request_error && media == MediaType::GraphQLResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    // BAD_REQUEST (a multipart map pointing at no Upload) is about the HTTP request itself: 400 in either media type.
+    let bad_http_request = request_error && response.errors.iter().any(|e| has_code(e, ErrorCode::BadRequest));
+    // UNAVAILABLE (the database is unreachable) is a 503 with Retry-After, so that balancers and clients back off.
+    let outage = response.errors.iter().any(|e| has_code(e, ErrorCode::Unavailable));
+    let status = if outage {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if bad_http_request || request_error && media == MediaType::GraphQLResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let cache_control = if response.is_ok() { response.cache_control.value() } else { None };
     let extra_headers = response.http_headers.clone();
     let mut body = match serde_json::to_value(&response) {
@@ -214,7 +226,14 @@ fn graphql_response(media: MediaType, response: async_graphql::Response, request
         http_response.headers_mut().insert(header::CACHE_CONTROL, value);
     }
     http_response.headers_mut().extend(extra_headers);
+    if outage {
+        with_retry_after(&mut http_response);
+    }
     http_response
+}
+
+fn has_code(error: &async_graphql::ServerError, code: ErrorCode) -> bool {
+    error.extensions.as_ref().and_then(|ext| ext.get("code")).is_some_and(|v| *v == async_graphql::Value::from(code.as_str()))
 }
 
 /// A request id from a well-formed X-Request-Id header, or a new one.

@@ -18,6 +18,7 @@ mod mail;
 mod media;
 mod mfa;
 mod operations;
+mod outage;
 mod pages;
 mod passkeys;
 mod profiles;
