@@ -60,6 +60,7 @@ pub fn with_limits(
 ) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let builder = builder
         .extension(crate::graphql::limits::RequestLimits)
+        .extension(crate::graphql::inputs::InputChecks)
         .limit_complexity(config.http.max_query_complexity as usize)
         .limit_directives(8)
         .limit_recursive_depth(64)

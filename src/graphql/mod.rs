@@ -2,6 +2,8 @@
 //! request limits, batch loaders, cursor paging and scalars.
 /// What resolvers read from a request: state, viewer, uploads.
 pub mod context;
+/// Control characters and misplaced uploads refused before anything runs.
+pub mod inputs;
 /// One credential field per request, counted per IP; depth limits.
 pub mod limits;
 /// Per-request DataLoaders: one statement per kind, whatever the count.

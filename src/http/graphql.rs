@@ -102,9 +102,21 @@ pub async fn post_handler(
         return payload_too_large(media);
     }
     let body = Body::new(http_body_util::Limited::new(body, limit));
-    let reader = tokio_util::io::StreamReader::new(body.into_data_stream().map_err(|e| std::io::Error::other(e.to_string()))).compat();
+    // A multipart body is read whole (it is bounded above) so that its map
+    // can be checked against what async-graphql made of it.
+    let (reader, multipart_body) = if is_multipart {
+        let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => bytes,
+            Err(_) => return payload_too_large(media),
+        };
+        let stream = futures::stream::once(std::future::ready(Ok::<_, std::io::Error>(bytes.clone())));
+        (Body::from_stream(stream), Some(bytes))
+    } else {
+        (body, None)
+    };
+    let reader = tokio_util::io::StreamReader::new(reader.into_data_stream().map_err(|e| std::io::Error::other(e.to_string()))).compat();
     let options = MultipartOptions::default().max_file_size(file_cutoff).max_num_files(1);
-    let batch = match async_graphql::http::receive_batch_body(content_type, reader, options).await {
+    let batch = match async_graphql::http::receive_batch_body(content_type.clone(), reader, options).await {
         Ok(batch) => batch,
         Err(error) => return parse_error_response(media, error),
     };
@@ -114,6 +126,11 @@ pub async fn post_handler(
             return bad_request(media, "Batched requests are not supported: send one operation per request.")
         }
     };
+    if let (Some(bytes), Some(content_type)) = (multipart_body, content_type.as_deref()) {
+        if let Err(problem) = super::multipart::check_map(content_type, bytes, &request).await {
+            return bad_request(media, &problem);
+        }
+    }
     if request.query.trim().is_empty() {
         return missing_query(media);
     }
