@@ -183,6 +183,14 @@ pub struct MediaSettings {
     /// Public base URL of stored pictures when a CDN or the bucket serves them. Default: PUBLIC_URL/media.
     #[arg(id = "media_public_url", long = "media-public-url", env = "MEDIA_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+
+    /// How often each instance sweeps the media store for pictures no profile points at.
+    #[arg(long = "media-sweep-interval", env = "MEDIA_SWEEP_INTERVAL", default_value = "1h", value_parser = parse_duration, global = true)]
+    pub sweep_interval: Duration,
+
+    /// How old an unreferenced picture must be before the sweep deletes it (an upload still in flight is younger).
+    #[arg(long = "media-sweep-grace", env = "MEDIA_SWEEP_GRACE", default_value = "1h", value_parser = parse_duration, global = true)]
+    pub sweep_grace: Duration,
 }
 
 /// Mail: where it goes, what its links are worth, how the worker retries.
@@ -217,6 +225,10 @@ pub struct MailSettings {
     /// The longest wait between two tries of a mail (queued mail is retried for as long as SMTP is down).
     #[arg(long = "mail-retry-max", env = "MAIL_RETRY_MAX", default_value = "10m", value_parser = parse_duration, global = true)]
     pub retry_max: Duration,
+
+    /// Tries of a mail the SMTP server refuses permanently (5xx) before it is marked failed and kept for inspection.
+    #[arg(long = "mail-rejected-max-tries", env = "MAIL_REJECTED_MAX_TRIES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..1000), global = true)]
+    pub rejected_max_tries: u32,
 }
 
 /// Rate limits, all counted in the database so that every instance shares them.
@@ -618,6 +630,8 @@ pub struct MediaConfig {
     pub s3_endpoint: Option<String>,
     /// Without a trailing slash; None: PUBLIC_URL/media.
     pub public_url: Option<String>,
+    pub sweep_interval: Duration,
+    pub sweep_grace: Duration,
 }
 
 /// Second factors and passkeys, checked. The relying party itself is built at
@@ -744,6 +758,8 @@ impl Config {
                 store_url: media_store_url,
                 s3_endpoint: given(media.s3_endpoint),
                 public_url: trailing(media.public_url),
+                sweep_interval: media.sweep_interval,
+                sweep_grace: media.sweep_grace,
             },
             mail: MailSettings {
                 smtp_url: mail.smtp_url.and_then(|u| given(Some(u.0))).map(Secret),

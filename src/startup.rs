@@ -111,6 +111,7 @@ impl Application {
         crate::webhooks::service::check_config(&state.config.webhooks)?;
         let webhook_worker = crate::webhooks::worker::spawn(state.clone(), stop.clone())?;
         spawn_pruner(&state, stop.clone());
+        spawn_media_sweep(&state, stop.clone());
         let mut builder = schema::builder();
         if state.metrics.is_enabled() {
             // Added first, it wraps the request limits: a field they refuse counts as an error.
@@ -248,6 +249,30 @@ fn spawn_pruner(state: &AppState, stop: CancellationToken) {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "pruned security events and webhook deliveries past their retention"),
                 Err(error) => tracing::warn!(error = ?error, "pruning security events failed"),
+            }
+        }
+    });
+}
+
+/// Deletes stored pictures no profile points at (left by a crash between
+/// storing and recording), older than MEDIA_SWEEP_GRACE: every
+/// MEDIA_SWEEP_INTERVAL, the first time one interval after start.
+fn spawn_media_sweep(state: &AppState, stop: CancellationToken) {
+    let mut db = state.db.clone();
+    db.set_metric_callback(|_| {});
+    let (state, every, grace) = (state.clone(), state.config.media.sweep_interval, state.config.media.sweep_grace);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => {}
+            }
+            match crate::media::service::sweep_orphans(&state, &db, grace).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "deleted stored pictures no profile points at"),
+                Err(error) => tracing::warn!(error = ?error, "the media sweep failed"),
             }
         }
     });

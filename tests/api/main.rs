@@ -23,6 +23,7 @@ mod pages;
 mod passkeys;
 mod profiles;
 mod readme;
+mod robustness;
 mod s3;
 mod scale_out;
 mod sessions;
