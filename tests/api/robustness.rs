@@ -461,6 +461,73 @@ async fn the_media_sweep_deletes_unreferenced_files_older_than_the_grace_period(
     assert_eq!(app.client.get(me["data"]["me"]["profile"]["displayPicUrl"].as_str().unwrap()).send().await.unwrap().status(), 200);
 }
 
+#[tokio::test]
+async fn after_a_kill_9_during_an_upload_burst_one_sweep_leaves_no_unreferenced_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database_url(dir.path()).await;
+    let mut child = start_child(dir.path(), &database_url, None).await;
+    let client = reqwest::Client::new();
+    let post = |query: &'static str, variables: Value| {
+        let (client, url) = (client.clone(), format!("{}/graphql", child.address));
+        async move {
+            client.post(url).json(&json!({ "query": query, "variables": variables })).send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    post(
+        "mutation($i: SignupInput!) { signup(input: $i) { userErrors { code } } }",
+        json!({ "i": { "email": "ada@example.com", "password": PASSWORD } }),
+    )
+    .await;
+    let out = post(
+        "mutation($i: SigninInput!) { signin(input: $i) { tokens { accessToken } } }",
+        json!({ "i": { "login": "ada@example.com", "password": PASSWORD } }),
+    )
+    .await;
+    let token = out["data"]["signin"]["tokens"]["accessToken"].as_str().expect("signed in").to_owned();
+
+    // Four clients upload as fast as they can; the server is killed in the middle.
+    let burst = (0..4).map(|_| {
+        let (client, url, token) = (client.clone(), format!("{}/graphql", child.address), token.clone());
+        tokio::spawn(async move {
+            for _ in 0..50 {
+                let operations = json!({ "query": "mutation($p: Upload) { updateProfile(input: { displayPic: $p }) { userErrors { code } } }", "variables": { "p": null } });
+                let form = reqwest::multipart::Form::new()
+                    .text("operations", operations.to_string())
+                    .text("map", json!({ "0": ["variables.p"] }).to_string())
+                    .part("0", reqwest::multipart::Part::bytes(png_bytes(64, 64)).file_name("me.png").mime_str("image/png").unwrap());
+                let sent = client.post(&url).header("Apollo-Require-Preflight", "true").bearer_auth(&token).multipart(form).send().await;
+                if sent.is_err() {
+                    break;
+                }
+            }
+        })
+    });
+    let burst: Vec<_> = burst.collect();
+    // Killed while several uploads are stored but not yet recorded.
+    let media = dir.path().join("media");
+    let files = || std::fs::read_dir(&media).map(|d| d.count()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while files() < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    child.process.kill().unwrap();
+    child.process.wait().unwrap();
+    for client in burst {
+        client.await.unwrap();
+    }
+
+    let app = spawn_app_on(dir, database_url, |_| {}).await;
+    assert!(stored_media(&app).len() >= 2, "the kill left files no profile points at");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tessera::media::service::sweep_orphans(&app.state, &app.state.db, Duration::from_secs(1)).await.unwrap();
+    let referenced: Vec<String> = {
+        let me = app.signin_as("ada@example.com").await;
+        let out = app.gql("{ me { profile { displayPicUrl } } }", json!({}), Some(&me.access)).await;
+        out["data"]["me"]["profile"]["displayPicUrl"].as_str().map(key_of).into_iter().collect()
+    };
+    assert_eq!(stored_media(&app), referenced, "only the picture the profile points at is left");
+}
+
 /// A Tessera process of its own, to be killed with SIGKILL.
 struct Child {
     process: std::process::Child,
@@ -474,16 +541,20 @@ impl Drop for Child {
     }
 }
 
-async fn start_child(dir: &std::path::Path, database_url: &str, smtp_url: &str) -> Child {
+async fn start_child(dir: &std::path::Path, database_url: &str, smtp_url: Option<&str>) -> Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
-    let process = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    match smtp_url {
+        Some(url) => command.env("SMTP_URL", url),
+        None => command.env_remove("SMTP_URL"),
+    };
+    let process = command
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("DATA_DIR", dir)
         .env("DATABASE_URL", database_url)
         .env_remove("JWT_SECRET")
         .env_remove("JWT_SIGNING_KEYS")
-        .env("SMTP_URL", smtp_url)
         // As the tests' servers have it: the Message-ID is built from it.
         .env("MAIL_FROM", "Tessera <no-reply@tessera.test>")
         .env("MAIL_POLL_INTERVAL", "200ms")
@@ -507,7 +578,7 @@ async fn a_mail_sent_just_before_a_kill_9_goes_out_again_soon_with_the_same_mess
     let smtp = SmtpServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(dir.path()).await;
-    let mut child = start_child(dir.path(), &database_url, &smtp.url()).await;
+    let mut child = start_child(dir.path(), &database_url, Some(&smtp.url())).await;
 
     // The server takes the message but its "250 OK" never comes: the sender is killed right then.
     smtp.hold_answers();
