@@ -7,6 +7,7 @@ UNAUTHENTICATED answer (which schemathesis would count as a server error).
 import json
 import os
 import sqlite3
+import subprocess
 import urllib.request
 
 import graphql
@@ -45,20 +46,30 @@ def _json_values():
 schemathesis.graphql.scalar("JSON", _json_values())
 
 
+def _reset_statements() -> list:
+    # LOGIN is the script's own fixed address: no quoting is needed.
+    return [
+        f"UPDATE users SET email = '{LOGIN}', email_lower = '{LOGIN.lower()}', status = 'ACTIVE', role = 'ADMIN' WHERE id = "
+        "(SELECT id FROM users ORDER BY created_at LIMIT 1)",
+        "DELETE FROM rate_limits",
+        # A fuzzed second factor would turn the next signin into an MFA challenge.
+        *(f"DELETE FROM {table}" for table in ("totp_factors", "recovery_codes", "passkeys", "mfa_challenges")),
+    ]
+
+
 def reset_account() -> None:
     """Puts the fuzzing admin back as it was: a fuzzed updateAccount may have
-    changed its email, a fuzzed setUserStatus its status, a fuzzed
-    confirmTotp or finishPasskeyRegistration given it a second factor."""
-    with sqlite3.connect(DATABASE, timeout=30) as db:
-        db.execute(
-            "UPDATE users SET email = ?, email_lower = ?, status = 'ACTIVE', role = 'ADMIN' WHERE id = "
-            "(SELECT id FROM users WHERE role = 'ADMIN' ORDER BY created_at LIMIT 1)",
-            (LOGIN, LOGIN.lower()),
-        )
-        db.execute("DELETE FROM rate_limits")
-        # A fuzzed second factor would turn the next signin into an MFA challenge.
-        for table in ("totp_factors", "recovery_codes", "passkeys", "mfa_challenges"):
-            db.execute(f"DELETE FROM {table}")
+    changed its email, a fuzzed setUserStatus or setUserRole its status or
+    role, a fuzzed confirmTotp or finishPasskeyRegistration given it a second
+    factor. DATABASE is a DATABASE_URL: SQLite or PostgreSQL."""
+    if DATABASE.startswith("postgres"):
+        script = ";\n".join(_reset_statements()) + ";"
+        subprocess.run(["psql", DATABASE, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", script], check=True, capture_output=True, timeout=30)
+        return
+    path = DATABASE.removeprefix("sqlite://").split("?", 1)[0]
+    with sqlite3.connect(path, timeout=30) as db:
+        for statement in _reset_statements():
+            db.execute(statement)
 
 
 def fresh_token() -> str:

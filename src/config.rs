@@ -106,6 +106,14 @@ pub struct DatabaseSettings {
     /// Maximum database connections in the pool.
     #[arg(long = "database-max-connections", env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub max_connections: u32,
+
+    /// How long a request waits for a database connection before it is answered 503 UNAVAILABLE.
+    #[arg(long = "database-acquire-timeout", env = "DATABASE_ACQUIRE_TIMEOUT", default_value = "2s", value_parser = parse_duration, global = true)]
+    pub acquire_timeout: Duration,
+
+    /// How long Tessera waits at start for an unreachable database (logging each try) before it gives up.
+    #[arg(long = "database-wait", env = "DATABASE_WAIT", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub wait: Duration,
 }
 
 /// The /graphql endpoint: request limits, browsers, development tools.
@@ -177,6 +185,14 @@ pub struct MediaSettings {
     /// Public base URL of stored pictures when a CDN or the bucket serves them. Default: PUBLIC_URL/media.
     #[arg(id = "media_public_url", long = "media-public-url", env = "MEDIA_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+
+    /// How often each instance sweeps the media store for pictures no profile points at.
+    #[arg(long = "media-sweep-interval", env = "MEDIA_SWEEP_INTERVAL", default_value = "1h", value_parser = parse_duration, global = true)]
+    pub sweep_interval: Duration,
+
+    /// How old an unreferenced picture must be before the sweep deletes it (an upload still in flight is younger).
+    #[arg(long = "media-sweep-grace", env = "MEDIA_SWEEP_GRACE", default_value = "1h", value_parser = parse_duration, global = true)]
+    pub sweep_grace: Duration,
 }
 
 /// Mail: where it goes, what its links are worth, how the worker retries.
@@ -211,6 +227,10 @@ pub struct MailSettings {
     /// The longest wait between two tries of a mail (queued mail is retried for as long as SMTP is down).
     #[arg(long = "mail-retry-max", env = "MAIL_RETRY_MAX", default_value = "10m", value_parser = parse_duration, global = true)]
     pub retry_max: Duration,
+
+    /// Tries of a mail the SMTP server refuses permanently (5xx) before it is marked failed and kept for inspection.
+    #[arg(long = "mail-rejected-max-tries", env = "MAIL_REJECTED_MAX_TRIES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..1000), global = true)]
+    pub rejected_max_tries: u32,
 }
 
 /// Rate limits, all counted in the database so that every instance shares them.
@@ -500,6 +520,31 @@ pub fn redact_url(url: &str) -> String {
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// Creates a folder (and its missing parents) that only this user can
+/// enter (0700 on Unix): DATA_DIR and what it holds are private (the
+/// database, mail with live links, keys).
+pub fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
+/// Options that create a file only this user can read (0600 on Unix).
+pub fn private_file_options() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
 /// Settings resolved into what the server runs with: every default that
 /// depends on another setting is filled in.
 #[derive(Debug, Clone)]
@@ -553,6 +598,8 @@ impl ServerConfig {
 pub struct DatabaseConfig {
     pub url: Secret<String>,
     pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub wait: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -586,6 +633,8 @@ pub struct MediaConfig {
     pub s3_endpoint: Option<String>,
     /// Without a trailing slash; None: PUBLIC_URL/media.
     pub public_url: Option<String>,
+    pub sweep_interval: Duration,
+    pub sweep_grace: Duration,
 }
 
 /// Second factors and passkeys, checked. The relying party itself is built at
@@ -661,7 +710,7 @@ impl Config {
     /// generated into DATA_DIR, by `security::jwt::TokenKeys::load`.)
     pub fn resolve(settings: Settings) -> anyhow::Result<Config> {
         let Settings { server, database, http, tokens, media, mail, limits, accounts, telemetry, webhooks, events, mfa, oidc } = settings;
-        std::fs::create_dir_all(&server.data_dir).with_context(|| format!("cannot create DATA_DIR {}", server.data_dir.display()))?;
+        create_private_dir(&server.data_dir).with_context(|| format!("cannot create DATA_DIR {}", server.data_dir.display()))?;
         let database_url = match given(database.url.map(|u| u.0)) {
             Some(url) => url,
             None => format!("sqlite://{}?mode=rwc", server.data_dir.join("tessera.db").display()),
@@ -694,7 +743,12 @@ impl Config {
                 builtin_pages: server.builtin_pages,
                 data_dir: server.data_dir,
             },
-            database: DatabaseConfig { url: Secret(database_url), max_connections: database.max_connections.max(1) },
+            database: DatabaseConfig {
+                url: Secret(database_url),
+                max_connections: database.max_connections.max(1),
+                acquire_timeout: database.acquire_timeout,
+                wait: database.wait,
+            },
             http,
             tokens: TokenConfig {
                 jwt_secret: jwt_secret.map(Secret),
@@ -707,6 +761,8 @@ impl Config {
                 store_url: media_store_url,
                 s3_endpoint: given(media.s3_endpoint),
                 public_url: trailing(media.public_url),
+                sweep_interval: media.sweep_interval,
+                sweep_grace: media.sweep_grace,
             },
             mail: MailSettings {
                 smtp_url: mail.smtp_url.and_then(|u| given(Some(u.0))).map(Secret),

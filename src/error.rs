@@ -37,6 +37,8 @@ pub enum ErrorCode {
     PersistedQueryNotFound,
     /// A persisted query protocol version other than 1.
     PersistedQueryNotSupported,
+    /// The database cannot be reached right now: try again after `Retry-After` (HTTP 503).
+    Unavailable,
     /// A bug or an outage on the server; the cause is logged with the request id.
     Internal,
 }
@@ -56,6 +58,7 @@ impl ErrorCode {
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             ErrorCode::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -89,8 +92,34 @@ pub enum AppError {
     /// Input that the schema accepts but no field path can carry (e.g. too many ids).
     #[error("{0}")]
     BadInput(String),
+    /// The database did not answer in time (DATABASE_ACQUIRE_TIMEOUT); logged where it happens.
+    #[error("The service is unavailable for a moment: try again shortly.")]
+    Unavailable,
     #[error("Internal error.")]
     Internal(#[from] anyhow::Error),
+}
+
+/// Seconds a client is told to wait (`Retry-After`) when the database is unreachable.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Whether a database error means the database cannot be reached (down,
+/// restarting, the network cut, no connection within the acquire timeout)
+/// rather than that the statement was refused.
+pub fn is_outage(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match error {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(cause))
+        | DbErr::Exec(RuntimeErr::SqlxError(cause))
+        | DbErr::Query(RuntimeErr::SqlxError(cause)) => match cause.as_ref() {
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+            // Class 08 (connection exception) and 57P0x (the server shutting down or starting up).
+            Sqlx::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// A wait as a person says it: "40 seconds" under a minute, then whole
@@ -114,6 +143,7 @@ impl AppError {
             AppError::Forbidden => ErrorCode::Forbidden,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::BadInput(_) => ErrorCode::BadUserInput,
+            AppError::Unavailable => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -131,6 +161,10 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
+        if is_outage(&error) {
+            tracing::warn!(error = %error, "the database is unreachable: answering UNAVAILABLE");
+            return AppError::Unavailable;
+        }
         AppError::Internal(anyhow::Error::new(error).context("database"))
     }
 }
@@ -145,6 +179,9 @@ impl ErrorExtensions for AppError {
             ext.set("code", self.code().as_str());
             if let AppError::RateLimited { retry_after_secs } = self {
                 ext.set("retryAfter", *retry_after_secs);
+            }
+            if let AppError::Unavailable = self {
+                ext.set("retryAfter", UNAVAILABLE_RETRY_AFTER_SECS);
             }
         })
     }

@@ -86,6 +86,21 @@ impl MediaStore {
         }
     }
 
+    /// Keys of our shape stored before `cutoff`, for the orphan sweep
+    /// (anything else sharing the bucket or folder is never touched).
+    pub async fn keys_older_than(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<Vec<String>, AppError> {
+        use futures::TryStreamExt;
+        let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
+        let listed: Vec<object_store::ObjectMeta> =
+            self.store.list(prefix).try_collect().await.map_err(|e| AppError::internal("listing stored pictures", e))?;
+        Ok(listed
+            .into_iter()
+            .filter(|meta| meta.last_modified < cutoff)
+            .filter_map(|meta| meta.location.filename().map(str::to_owned))
+            .filter(|key| Self::key_extension(key).is_some())
+            .collect())
+    }
+
     pub async fn exists(&self, key: &str) -> Result<bool, AppError> {
         match self.store.head(&self.path(key)).await {
             Ok(_) => Ok(true),

@@ -63,6 +63,16 @@ pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
+/// The schema's types, for the input checks the /graphql handler runs
+/// (`graphql::inputs`: which variables may hold an Upload).
+pub fn input_registry() -> async_graphql::registry::Registry {
+    use async_graphql::OutputType;
+    let mut registry = async_graphql::registry::Registry::default();
+    Query::create_type_info(&mut registry);
+    Mutation::create_type_info(&mut registry);
+    registry
+}
+
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
     builder().finish().sdl()

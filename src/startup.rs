@@ -123,6 +123,7 @@ impl Application {
                 _ = oidc.discover_until_done() => {}
             }
         });
+        spawn_media_sweep(&state, stop.clone());
         let mut builder = schema::builder();
         if state.metrics.is_enabled() {
             // Added first, it wraps the request limits: a field they refuse counts as an error.
@@ -132,7 +133,12 @@ impl Application {
         if state.metrics.is_enabled() {
             crate::graphql::metrics::learn_root_fields(&state.metrics, &schema.sdl());
         }
-        let router = http::router(HttpState { app: state.clone(), schema, documents: Arc::new(Documents::new(DOCUMENT_CACHE_CAPACITY)) });
+        let router = http::router(HttpState {
+            app: state.clone(),
+            schema,
+            documents: Arc::new(Documents::new(DOCUMENT_CACHE_CAPACITY)),
+            registry: Arc::new(schema::input_registry()),
+        });
         spawn_sweeper(state.clone());
         if state.metrics.is_enabled() {
             spawn_metrics_upkeep(state.clone(), stop.clone());
@@ -263,6 +269,30 @@ fn spawn_pruner(state: &AppState, stop: CancellationToken) {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "pruned security events and webhook deliveries past their retention"),
                 Err(error) => tracing::warn!(error = ?error, "pruning security events failed"),
+            }
+        }
+    });
+}
+
+/// Deletes stored pictures no profile points at (left by a crash between
+/// storing and recording), older than MEDIA_SWEEP_GRACE: every
+/// MEDIA_SWEEP_INTERVAL, the first time one interval after start.
+fn spawn_media_sweep(state: &AppState, stop: CancellationToken) {
+    let mut db = state.db.clone();
+    db.set_metric_callback(|_| {});
+    let (state, every, grace) = (state.clone(), state.config.media.sweep_interval, state.config.media.sweep_grace);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => {}
+            }
+            match crate::media::service::sweep_orphans(&state, &db, grace).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "deleted stored pictures no profile points at"),
+                Err(error) => tracing::warn!(error = ?error, "the media sweep failed"),
             }
         }
     });

@@ -11,6 +11,7 @@ mod m20261125_000006_user_search;
 mod m20261129_000008_mfa;
 mod m20261129_000009_events;
 mod m20261129_000010_operations;
+mod m20261129_000011_media_sweep;
 mod m20261129_000012_identities;
 
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_mfa::Migration),
             Box::new(m20261129_000009_events::Migration),
             Box::new(m20261129_000010_operations::Migration),
+            Box::new(m20261129_000011_media_sweep::Migration),
             Box::new(m20261129_000012_identities::Migration),
         ]
     }

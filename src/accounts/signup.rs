@@ -135,9 +135,6 @@ pub async fn insert_account(
 pub async fn signup(state: &AppState, mut data: SignupData, meta: &RequestMeta) -> ServiceResult<user::Model> {
     let mut problems = Problems::default();
     let account = validate_signup(state, &data, &mut problems);
-    if let Some(account) = &account {
-        check_taken(state, Some(&account.email), account.username.as_ref(), account.phone.as_ref(), None, "input", &mut problems).await?;
-    }
     let picture = match data.display_pic.take() {
         Some(upload) => match media::check_upload(state, upload, &["input", "displayPic"]).await? {
             Ok(checked) => Some(checked),
@@ -148,9 +145,16 @@ pub async fn signup(state: &AppState, mut data: SignupData, meta: &RequestMeta) 
         },
         None => None,
     };
+    // With the rest of the input valid, the password is hashed before the
+    // lookup, so that a taken email or username answers no sooner than a new
+    // one: the timing does not tell who has an account. (With other problems
+    // nothing is hashed either way, and every problem is reported at once.)
+    let hash = if problems.is_empty() { Some(state.passwords.hash(&data.password).await?) } else { None };
+    if let Some(account) = &account {
+        check_taken(state, Some(&account.email), account.username.as_ref(), account.phone.as_ref(), None, "input", &mut problems).await?;
+    }
     problems.check()?;
-    let account = account.expect("no problems means the account parsed");
-    let hash = state.passwords.hash(&data.password).await?;
+    let (account, hash) = (account.expect("no problems means the account parsed"), hash.expect("no problems means it was hashed"));
     // The picture is stored first and removed again if the account is not.
     let picture_key = match picture {
         Some(checked) => Some(media::put_checked(state, checked).await?),

@@ -19,8 +19,10 @@ use async_graphql::{Name, Pos, Positioned, ServerResult};
 use crate::error::ErrorCode;
 
 /// The one list of fields that take a password, a code or a token from an
-/// email: one of them per request, each counted in the per-IP budget.
+/// email (signup too: it hashes a password): one of them per request, each
+/// counted in the per-IP budget.
 pub const CREDENTIAL_FIELDS: &[&str] = &[
+    "signup",
     "signin",
     "refreshTokens",
     "changePassword",

@@ -302,6 +302,7 @@ impl Loaders {
 pub fn load_error(error: LoadError) -> AppError {
     match Arc::try_unwrap(error) {
         Ok(error) => error,
+        Err(shared) if matches!(*shared, AppError::Unavailable) => AppError::Unavailable,
         Err(shared) => AppError::Internal(anyhow::anyhow!("{:?}", shared)),
     }
 }

@@ -4,6 +4,8 @@
 pub mod context;
 /// Parsed documents by the SHA-256 of their text; automatic persisted queries.
 pub mod documents;
+/// Control characters and misplaced uploads refused before anything runs.
+pub mod inputs;
 /// One credential field per request, counted per IP; depth limits.
 pub mod limits;
 /// Per-request DataLoaders: one statement per kind, whatever the count.

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::negotiation::MediaType;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode, UNAVAILABLE_RETRY_AFTER_SECS};
 
 /// A GraphQL-shaped error body (no `data`: nothing ran) with a status code.
 pub fn error_response(media: MediaType, status: StatusCode, code: ErrorCode, message: &str) -> Response {
@@ -17,6 +17,18 @@ pub fn error_response(media: MediaType, status: StatusCode, code: ErrorCode, mes
 pub fn internal_error(media: MediaType, request_id: &str) -> Response {
     let body = json!({ "errors": [{ "message": "Internal error.", "extensions": { "code": ErrorCode::Internal.as_str(), "requestId": request_id } }] });
     (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response()
+}
+
+/// 503 with UNAVAILABLE and Retry-After: the database cannot be reached.
+pub fn unavailable(media: MediaType) -> Response {
+    let mut response = error_response(media, StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, &AppError::Unavailable.to_string());
+    with_retry_after(&mut response);
+    response
+}
+
+/// Adds `Retry-After` for an UNAVAILABLE answer.
+pub fn with_retry_after(response: &mut Response) {
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS));
 }
 
 /// What a panic answers: a bare 500 (the panic is a bug, logged by the layer).

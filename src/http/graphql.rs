@@ -17,14 +17,15 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use super::errors::{
     bad_request, error_response, internal_error, missing_query, normalize_errors, not_acceptable, parse_error_response, payload_too_large,
+    unavailable, with_retry_after,
 };
 use super::negotiation::{negotiate, MediaType};
 use super::HttpState;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode};
 use crate::graphql::context::RequestInfo;
 use crate::graphql::documents::Prepared;
-use crate::graphql::limits;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::{inputs, limits};
 use crate::sessions::service::authenticate;
 use crate::viewer::Auth;
 
@@ -84,9 +85,21 @@ pub async fn post_handler(
         return payload_too_large(media);
     }
     let body = Body::new(http_body_util::Limited::new(body, limit));
-    let reader = tokio_util::io::StreamReader::new(body.into_data_stream().map_err(|e| std::io::Error::other(e.to_string()))).compat();
+    // A multipart body is read whole (it is bounded above) so that its map
+    // can be checked against what async-graphql made of it.
+    let (reader, multipart_body) = if is_multipart {
+        let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => bytes,
+            Err(_) => return payload_too_large(media),
+        };
+        let stream = futures::stream::once(std::future::ready(Ok::<_, std::io::Error>(bytes.clone())));
+        (Body::from_stream(stream), Some(bytes))
+    } else {
+        (body, None)
+    };
+    let reader = tokio_util::io::StreamReader::new(reader.into_data_stream().map_err(|e| std::io::Error::other(e.to_string()))).compat();
     let options = MultipartOptions::default().max_file_size(file_cutoff).max_num_files(1);
-    let batch = match async_graphql::http::receive_batch_body(content_type, reader, options).await {
+    let batch = match async_graphql::http::receive_batch_body(content_type.clone(), reader, options).await {
         Ok(batch) => batch,
         Err(error) => return parse_error_response(media, error),
     };
@@ -96,6 +109,11 @@ pub async fn post_handler(
             return bad_request(media, "Batched requests are not supported: send one operation per request.")
         }
     };
+    if let (Some(bytes), Some(content_type)) = (multipart_body, content_type.as_deref()) {
+        if let Err(problem) = super::multipart::check_map(content_type, bytes, &request).await {
+            return bad_request(media, &problem);
+        }
+    }
     execute(&state, media, &headers, peer, request, Method::Post).await
 }
 
@@ -162,6 +180,17 @@ async fn execute(
             return graphql_response(media, normalize_errors(async_graphql::Response::from_errors(vec![refusal]), &request_id), &request_id)
         }
     };
+    // No control characters, no file where no Upload goes: refused before
+    // anything runs or counts.
+    if let Some(checked) = &document {
+        if let Err(refusal) = inputs::check(&checked.document, &request.variables, &state.registry) {
+            return graphql_response(
+                media,
+                normalize_errors(async_graphql::Response::from_errors(vec![refusal]), &request_id),
+                &request_id,
+            );
+        }
+    }
     let operation = document.as_ref().and_then(|checked| limits::selected_operation(&checked.document, request.operation_name.as_deref()));
     let ip = client_ip(peer.ip(), headers, &state.app.config.http.trusted_proxies.0).to_string();
     if let Some(operation) = &operation {
@@ -193,6 +222,7 @@ async fn execute(
     let is_query = operation.as_ref().is_some_and(|operation| operation.ty == OperationType::Query);
     let (auth, viewer_profile) = match authenticate(&state.app, authorization).await {
         Ok(found) => found,
+        Err(AppError::Unavailable) => return unavailable(media),
         Err(error) => {
             tracing::error!(request_id = %request_id, error = ?error, "authentication lookup failed");
             return internal_error(media, &request_id);
@@ -228,7 +258,17 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
 /// answers every GraphQL result with 200, as legacy clients expect.
 fn graphql_response(media: MediaType, response: async_graphql::Response, request_id: &str) -> Response {
     let request_error = is_request_error(&response);
-    let status = if request_error && media == MediaType::GraphQLResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    // BAD_REQUEST (a multipart map pointing at no Upload) is about the HTTP request itself: 400 in either media type.
+    let bad_http_request = request_error && response.errors.iter().any(|e| has_code(e, ErrorCode::BadRequest));
+    // UNAVAILABLE (the database is unreachable) is a 503 with Retry-After, so that balancers and clients back off.
+    let outage = response.errors.iter().any(|e| has_code(e, ErrorCode::Unavailable));
+    let status = if outage {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if bad_http_request || request_error && media == MediaType::GraphQLResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let cache_control = if response.is_ok() { response.cache_control.value() } else { None };
     // Serialized once, straight to bytes.
     let body = GraphqlBody { data: (!request_error).then_some(&response.data), errors: &response.errors, extensions: &response.extensions };
@@ -244,7 +284,14 @@ fn graphql_response(media: MediaType, response: async_graphql::Response, request
         http_response.headers_mut().insert(header::CACHE_CONTROL, value);
     }
     http_response.headers_mut().extend(response.http_headers);
+    if outage {
+        with_retry_after(&mut http_response);
+    }
     http_response
+}
+
+fn has_code(error: &async_graphql::ServerError, code: ErrorCode) -> bool {
+    error.extensions.as_ref().and_then(|ext| ext.get("code")).is_some_and(|v| *v == async_graphql::Value::from(code.as_str()))
 }
 
 /// A GraphQL response as it goes out: async-graphql's own shape, except that

@@ -12,6 +12,8 @@ pub mod health;
 pub mod media;
 /// GET /metrics on the metrics listener.
 pub mod metrics;
+/// The multipart map, held to the spec.
+pub mod multipart;
 /// Which media type a GraphQL response is sent as.
 pub mod negotiation;
 /// /confirm-email and /reset-password: the pages behind the links in mails.
@@ -44,6 +46,8 @@ pub struct HttpState {
     pub schema: Arc<TesseraSchema>,
     /// Parsed documents by query hash, shared by every request (and APQ).
     pub documents: Arc<Documents>,
+    /// The schema's types, for `graphql::inputs::check`.
+    pub registry: Arc<async_graphql::registry::Registry>,
 }
 
 /// Every route pattern, as the metrics label them.
@@ -60,7 +64,7 @@ const ROUTES: &[&str] = &[
 pub fn router(state: HttpState) -> Router {
     let cors = cors(&state.app.config.http.cors_allowed_origins.0);
     let mut router = Router::new()
-        .route(ROUTES[0], get(graphql::get_handler).post(graphql::post_handler))
+        .route(ROUTES[0], get(graphql::get_handler).post(graphql::post_handler).layer(axum::middleware::map_response(graphql_headers)))
         .route(ROUTES[1], get(graphiql::asset))
         .route(ROUTES[2], get(media::get_media))
         .route(ROUTES[3], get(health::healthz))
@@ -108,6 +112,16 @@ async fn request_id(mut request: Request, next: Next) -> Response {
     };
     let mut response = next.run(request).await;
     response.headers_mut().insert(REQUEST_ID, id);
+    response
+}
+
+/// Every /graphql answer (GET or POST, data or error) may hold private data:
+/// no cache keeps it unless a response chose its own caching, and no browser
+/// reads it as anything but its declared type.
+async fn graphql_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 

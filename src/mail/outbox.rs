@@ -10,7 +10,7 @@ use crate::mail::Mail;
 pub const QUEUED: &str = "queued";
 /// Accepted by the SMTP server (or written to its file).
 pub const SENT: &str = "sent";
-/// Given up on: the message cannot be built, or the server kept refusing it for a day.
+/// Given up on: the message cannot be built, or the server refused it (5xx) MAIL_REJECTED_MAX_TRIES times.
 pub const FAILED: &str = "failed";
 
 /// Queues `mail` to `to`. Call it with the transaction that makes the change

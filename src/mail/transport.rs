@@ -57,7 +57,7 @@ impl Transport {
             }
             None => {
                 let dir = config.server.data_dir.join("mail");
-                std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                crate::config::create_private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
                 Ok(Transport::Files(dir))
             }
         }
@@ -86,7 +86,13 @@ impl Transport {
                 let path = dir.join(format!("{}.eml", row.id));
                 let partial = dir.join(format!("{}.eml.partial", row.id));
                 let written = async {
-                    tokio::fs::write(&partial, message.formatted()).await?;
+                    // The links in it sign in: only this user may read it (0600).
+                    let mut options = crate::config::private_file_options();
+                    options.write(true).create(true).truncate(true);
+                    let mut file = tokio::fs::OpenOptions::from(options).open(&partial).await?;
+                    tokio::io::AsyncWriteExt::write_all(&mut file, &message.formatted()).await?;
+                    tokio::io::AsyncWriteExt::flush(&mut file).await?;
+                    drop(file);
                     tokio::fs::rename(&partial, &path).await
                 };
                 written.await.map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))?;

@@ -3,12 +3,19 @@
 //!
 //! - Claiming is an UPDATE that succeeds only while nobody else holds the
 //!   row (`locked_until` empty or past), so instances sharing a database
-//!   never send the same mail twice in the normal case. A lease that ran out
-//!   (an instance died mid-send) lets another instance take the mail over.
+//!   never send the same mail twice in the normal case. The lease is short
+//!   and renewed while the SMTP conversation lasts, so a mail whose instance
+//!   died is taken over within LEASE, not minutes later.
+//! - Delivery is at least once: an instance that dies after the SMTP server
+//!   accepted a mail and before the row says so leaves it to be sent again.
+//!   The result is recorded in the one UPDATE that follows the server's
+//!   answer, and every try carries the same Message-ID, so receivers can
+//!   drop the duplicate.
 //! - A mail that could not be sent is retried with exponential backoff,
-//!   capped at MAIL_RETRY_MAX, for as long as SMTP stays down. Only a mail
-//!   the server keeps refusing (5xx) for a day, or one that cannot even be
-//!   built, is marked `failed`.
+//!   capped at MAIL_RETRY_MAX, for as long as SMTP stays down. A mail the
+//!   server refuses (5xx) is tried MAIL_REJECTED_MAX_TRIES times in all, and
+//!   one that cannot even be built once; then it is marked `failed`, logged
+//!   with its cause and kept (with `last_error`) for inspection.
 //! - It wakes every MAIL_POLL_INTERVAL, and at once when this instance
 //!   queued mail (`AppState::mail_queued`).
 use std::time::Duration;
@@ -25,16 +32,18 @@ use crate::mail::outbox::{FAILED, QUEUED, SENT};
 use crate::mail::transport::{SendError, Transport, SMTP_TIMEOUT};
 use crate::state::AppState;
 
-/// How long a claim holds: well beyond one SMTP conversation.
-pub const LEASE: Duration = Duration::from_secs(120);
+/// How long a claim holds unless renewed: after a crash, the mail waits this
+/// long for another instance (or the next start) to take it over.
+pub const LEASE: Duration = Duration::from_secs(15);
+/// While a mail is being sent, its lease is renewed this often.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// Rows looked at per round.
 const BATCH: u64 = 20;
-/// A mail refused (5xx) on every try for this long is given up on.
-const GIVE_UP_ON_REJECTED_AFTER: chrono::Duration = chrono::Duration::hours(24);
 /// Stored error messages are cut to this many characters.
 const MAX_ERROR_CHARS: usize = 1000;
 
-const _: () = assert!(LEASE.as_secs() > 2 * SMTP_TIMEOUT.as_secs());
+const _: () = assert!(LEASE.as_secs() >= 3 * RENEW_EVERY.as_secs());
+const _: () = assert!(SMTP_TIMEOUT.as_secs() > RENEW_EVERY.as_secs());
 
 pub struct Worker {
     state: AppState,
@@ -114,8 +123,37 @@ impl Worker {
         Ok(result.rows_affected == 1)
     }
 
+    /// Holds the row for another LEASE, while its send is in flight.
+    async fn renew(&self, id: &str) -> Result<(), AppError> {
+        let until = Utc::now() + chrono::Duration::from_std(LEASE).expect("small");
+        mail_outbox::Entity::update_many()
+            .col_expr(Column::LockedUntil, Expr::value(until))
+            .filter(Column::Id.eq(id))
+            .filter(Column::Status.eq(QUEUED))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Sends one mail, renewing its lease for as long as that takes.
+    async fn send_holding_lease(&self, row: &mail_outbox::Model) -> Result<(), SendError> {
+        let send = self.transport.send(row, &self.state.config.mail.mail_from);
+        tokio::pin!(send);
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + RENEW_EVERY, RENEW_EVERY);
+        loop {
+            tokio::select! {
+                outcome = &mut send => return outcome,
+                _ = renew.tick() => {
+                    if let Err(error) = self.renew(&row.id).await {
+                        tracing::warn!(mail = %row.id, error = ?error, "cannot renew the lease of a mail being sent");
+                    }
+                }
+            }
+        }
+    }
+
     async fn deliver(&self, row: mail_outbox::Model) -> Result<(), AppError> {
-        let outcome = self.transport.send(&row, &self.state.config.mail.mail_from).await;
+        let outcome = self.send_holding_lease(&row).await;
         let now = Utc::now();
         let attempts = row.attempts.saturating_add(1);
         let update = mail_outbox::Entity::update_many()
@@ -135,13 +173,13 @@ impl Worker {
                 self.state.metrics.mail_send_failed();
                 let give_up = match error {
                     SendError::Transient(_) => false,
-                    SendError::Rejected(_) => now - row.created_at >= GIVE_UP_ON_REJECTED_AFTER,
+                    SendError::Rejected(_) => attempts >= self.state.config.mail.rejected_max_tries as i32,
                     SendError::Unsendable(_) => true,
                 };
                 let message: String = error.message().chars().take(MAX_ERROR_CHARS).collect();
                 let update = update.col_expr(Column::LastError, Expr::value(message.clone()));
                 if give_up {
-                    tracing::error!(mail = %row.id, attempts, error = %message, "mail given up on");
+                    tracing::error!(mail = %row.id, attempts, error = %message, "mail given up on: marked failed and kept in the outbox");
                     update.col_expr(Column::Status, Expr::value(FAILED))
                 } else {
                     let wait = backoff(attempts, self.state.config.mail.retry_base, self.state.config.mail.retry_max);

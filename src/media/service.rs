@@ -50,3 +50,31 @@ pub async fn put_checked(state: &AppState, checked: CheckedImage) -> Result<Stri
     state.media.put(&key, checked.bytes).await?;
     Ok(key)
 }
+
+/// Deletes stored pictures that no profile points at and that were stored
+/// more than `grace` ago (younger ones may belong to a request still
+/// running): what a crash between storing and recording leaves behind.
+/// Returns how many it deleted. Every instance may run it; deleting twice is harmless.
+pub async fn sweep_orphans(state: &AppState, db: &sea_orm::DatabaseConnection, grace: std::time::Duration) -> Result<usize, AppError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::days(1));
+    let candidates = state.media.keys_older_than(cutoff).await?;
+    let mut deleted = 0;
+    for batch in candidates.chunks(500) {
+        let referenced: std::collections::HashSet<String> = crate::entities::profile::Entity::find()
+            .select_only()
+            .column(crate::entities::profile::Column::DisplayPicKey)
+            .filter(crate::entities::profile::Column::DisplayPicKey.is_in(batch.iter().cloned()))
+            .into_tuple::<Option<String>>()
+            .all(db)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        for key in batch.iter().filter(|key| !referenced.contains(*key)) {
+            state.media.delete_quietly(key).await;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}

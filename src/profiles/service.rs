@@ -2,7 +2,8 @@
 //! between the database and the store.
 use async_graphql::MaybeUndefined;
 use chrono::{Datelike, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait, TryIntoModel};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait, TryIntoModel};
 
 use crate::accounts::validate;
 use crate::entities::enums::{AccountType, Gender, Interest};
@@ -119,7 +120,6 @@ pub async fn update_profile(state: &AppState, user_id: &str, changes: ProfileCha
     };
     problems.check()?;
 
-    let current = profile::Entity::find_by_id(user_id.to_owned()).one(&state.db).await?;
     // Store first: if the database write then fails, the new file is removed;
     // if storing fails, the database never points at a missing file.
     let removes_picture = matches!(picture, MaybeUndefined::Null);
@@ -127,54 +127,39 @@ pub async fn update_profile(state: &AppState, user_id: &str, changes: ProfileCha
         MaybeUndefined::Value(checked) => Some(media::put_checked(state, checked).await?),
         _ => None,
     };
-    let old_key = current.as_ref().and_then(|p| p.display_pic_key.clone());
-
-    let now = Utc::now();
-    let write = async {
-        let txn = state.db.begin().await?;
-        let mut row = match current {
-            Some(row) => row.into_active_model(),
-            None => profile::ActiveModel {
-                user_id: Set(user_id.to_owned()),
-                interests: Set(profile::encode_interests(&[])),
-                ..Default::default()
-            },
-        };
-        apply(bio, |v| row.bio = Set(v));
-        apply(changes.gender, |v| row.gender = Set(v));
-        apply(changes.birth_date, |v| row.birth_date = Set(v));
-        apply(place_state, |v| row.state = Set(v));
-        apply(city, |v| row.city = Set(v));
-        apply(changes.monthly_sub_keys, |v| row.monthly_sub_keys = Set(v));
-        apply(changes.interests, |list| row.interests = Set(profile::encode_interests(&dedupe(list.unwrap_or_default()))));
-        if let Some(key) = &new_key {
-            row.display_pic_key = Set(Some(key.clone()));
-        } else if removes_picture {
-            row.display_pic_key = Set(None);
-        }
-        row.updated_at = Set(now);
-        let saved = row.save(&txn).await?.try_into_model()?;
-
-        let mut owner_row = owner.clone().into_active_model();
-        let name_changed = !matches!(full_name, MaybeUndefined::Undefined);
-        apply(full_name, |v| owner_row.full_name = Set(v));
-        let owner = if name_changed {
-            owner_row.updated_at = Set(now);
-            let updated = owner_row.update(&txn).await?;
-            // fullName is one of the fields other services keep.
-            let changed = webhooks::changed_fields(&owner, &updated);
-            if !changed.is_empty() {
-                webhooks::enqueue(&txn, &state.config.webhooks, &Webhook::UserUpdated(&updated, changed)).await?;
-            }
-            updated
-        } else {
-            owner.clone()
-        };
-        txn.commit().await?;
-        Ok::<_, AppError>((owner, saved))
+    let changes = Applied {
+        bio,
+        gender: changes.gender,
+        birth_date: changes.birth_date,
+        place_state,
+        city,
+        monthly_sub_keys: changes.monthly_sub_keys,
+        interests: changes.interests,
+        full_name,
     };
-    match write.await {
-        Ok(result) => {
+    // The picture is swapped only if it is still the one this request read
+    // (compare-and-swap on the row): with concurrent uploads each one in turn
+    // replaces the picture it saw and deletes it, so exactly one file stays.
+    let mut tries = 0;
+    let outcome = loop {
+        tries += 1;
+        let current = match profile::Entity::find_by_id(user_id.to_owned()).one(&state.db).await {
+            Ok(current) => current,
+            Err(error) => break Err(AppError::from(error)),
+        };
+        let old_key = current.as_ref().and_then(|p| p.display_pic_key.clone());
+        match write_profile(state, &owner, user_id, current, &changes, new_key.as_deref(), removes_picture).await {
+            Ok(Some(result)) => break Ok((result, old_key)),
+            Ok(None) if tries < MAX_PICTURE_SWAPS => continue,
+            Ok(None) => {
+                break Err(AppError::BadInput("The picture was changed by other requests at the same moment: send it again.".into()))
+            }
+            Err(error) => break Err(error),
+        }
+    };
+    match outcome {
+        Ok((result, old_key)) => {
+            // Deleted before the answer: the replaced picture's URL stops working now.
             if let Some(old) = old_key.filter(|_| new_key.is_some() || removes_picture) {
                 state.media.delete_quietly(&old).await;
             }
@@ -187,6 +172,95 @@ pub async fn update_profile(state: &AppState, user_id: &str, changes: ProfileCha
             Err(error.into())
         }
     }
+}
+
+/// How often one update re-reads the picture it replaces before giving up.
+const MAX_PICTURE_SWAPS: u32 = 20;
+
+/// The checked changes other than the picture.
+struct Applied {
+    bio: MaybeUndefined<String>,
+    gender: MaybeUndefined<Gender>,
+    birth_date: MaybeUndefined<NaiveDate>,
+    place_state: MaybeUndefined<String>,
+    city: MaybeUndefined<String>,
+    monthly_sub_keys: MaybeUndefined<i32>,
+    interests: MaybeUndefined<Vec<Interest>>,
+    full_name: MaybeUndefined<String>,
+}
+
+/// Writes the changes in one transaction; None (and nothing written) when
+/// the picture is no longer the one in `current`.
+async fn write_profile(
+    state: &AppState,
+    owner: &user::Model,
+    user_id: &str,
+    current: Option<profile::Model>,
+    changes: &Applied,
+    new_key: Option<&str>,
+    removes_picture: bool,
+) -> Result<Option<(user::Model, profile::Model)>, AppError> {
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let swaps_picture = new_key.is_some() || removes_picture;
+    let mut row = match current {
+        Some(row) => {
+            if swaps_picture {
+                let seen = match &row.display_pic_key {
+                    Some(key) => profile::Column::DisplayPicKey.eq(key.clone()),
+                    None => profile::Column::DisplayPicKey.is_null(),
+                };
+                let swapped = profile::Entity::update_many()
+                    .col_expr(profile::Column::DisplayPicKey, Expr::value(new_key.map(str::to_owned)))
+                    .filter(profile::Column::UserId.eq(user_id))
+                    .filter(seen)
+                    .exec(&txn)
+                    .await?;
+                if swapped.rows_affected != 1 {
+                    return Ok(None);
+                }
+            }
+            let mut row = row.into_active_model();
+            if swaps_picture {
+                // Already written by the swap; keep the model in step with it.
+                row.display_pic_key = sea_orm::ActiveValue::Unchanged(new_key.map(str::to_owned));
+            }
+            row
+        }
+        None => profile::ActiveModel {
+            user_id: Set(user_id.to_owned()),
+            interests: Set(profile::encode_interests(&[])),
+            display_pic_key: Set(new_key.map(str::to_owned)),
+            ..Default::default()
+        },
+    };
+    apply(changes.bio.clone(), |v| row.bio = Set(v));
+    apply(changes.gender, |v| row.gender = Set(v));
+    apply(changes.birth_date, |v| row.birth_date = Set(v));
+    apply(changes.place_state.clone(), |v| row.state = Set(v));
+    apply(changes.city.clone(), |v| row.city = Set(v));
+    apply(changes.monthly_sub_keys, |v| row.monthly_sub_keys = Set(v));
+    apply(changes.interests.clone(), |list| row.interests = Set(profile::encode_interests(&dedupe(list.unwrap_or_default()))));
+    row.updated_at = Set(now);
+    let saved = row.save(&txn).await?.try_into_model()?;
+
+    let mut owner_row = owner.clone().into_active_model();
+    let name_changed = !matches!(changes.full_name, MaybeUndefined::Undefined);
+    apply(changes.full_name.clone(), |v| owner_row.full_name = Set(v));
+    let owner = if name_changed {
+        owner_row.updated_at = Set(now);
+        let updated = owner_row.update(&txn).await?;
+        // fullName is one of the fields other services keep.
+        let changed = webhooks::changed_fields(owner, &updated);
+        if !changed.is_empty() {
+            webhooks::enqueue(&txn, &state.config.webhooks, &Webhook::UserUpdated(&updated, changed)).await?;
+        }
+        updated
+    } else {
+        owner.clone()
+    };
+    txn.commit().await?;
+    Ok(Some((owner, saved)))
 }
 
 #[cfg(test)]

@@ -114,6 +114,9 @@ pub struct SmtpServer {
     /// other test's listener can take the port meanwhile).
     up: Arc<AtomicBool>,
     changed: Arc<Notify>,
+    /// While true, a message is recorded but its final "250 OK" never sent:
+    /// the sender cannot know the mail arrived (a crash would come now).
+    hold: Arc<AtomicBool>,
     _listening: JoinHandle<()>,
 }
 
@@ -138,8 +141,19 @@ impl SmtpServer {
         let port = listener.local_addr().unwrap().port();
         let inbox: Arc<Mutex<Vec<Received>>> = Default::default();
         let (up, changed) = (Arc::new(AtomicBool::new(up)), Arc::new(Notify::new()));
-        let listening = tokio::spawn(serve(listener, inbox.clone(), credentials, up.clone(), changed.clone()));
-        SmtpServer { port, inbox, up, changed, _listening: listening }
+        let hold = Arc::new(AtomicBool::new(false));
+        let listening = tokio::spawn(serve(listener, inbox.clone(), credentials, up.clone(), changed.clone(), hold.clone()));
+        SmtpServer { port, inbox, up, changed, hold, _listening: listening }
+    }
+
+    /// From now on, records each message but never answers its end of data.
+    pub fn hold_answers(&self) {
+        self.hold.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers again (connections held so far stay unanswered).
+    pub fn release_answers(&self) {
+        self.hold.store(false, Ordering::SeqCst);
     }
 
     pub fn port(&self) -> u16 {
@@ -203,7 +217,8 @@ impl Drop for SmtpServer {
 }
 
 /// One SMTP conversation: lines in, mailin's answers out.
-async fn session(stream: TcpStream, peer: IpAddr, handler: Recorder) {
+async fn session(stream: TcpStream, peer: IpAddr, handler: Recorder, hold: Arc<AtomicBool>) {
+    let inbox = handler.inbox.clone();
     let mut builder = SessionBuilder::new("tessera-test-smtp");
     if handler.credentials.is_some() {
         builder.enable_auth(AuthMechanism::Plain).insecure_enable_plaintext_auth();
@@ -221,7 +236,17 @@ async fn session(stream: TcpStream, peer: IpAddr, handler: Recorder) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
+        let before = inbox.lock().unwrap().len();
         let response = session.process(&line);
+        if hold.load(Ordering::SeqCst) && inbox.lock().unwrap().len() > before {
+            // The message is in; its answer never comes. Wait for the sender to go.
+            loop {
+                line.clear();
+                if matches!(reader.read_until(b'\n', &mut line).await, Ok(0) | Err(_)) {
+                    return;
+                }
+            }
+        }
         match response.action {
             Action::Reply => {
                 if reply(&mut writer, &response).await.is_err() {
@@ -265,6 +290,7 @@ async fn serve(
     credentials: Option<(String, String)>,
     up: Arc<AtomicBool>,
     changed: Arc<Notify>,
+    hold: Arc<AtomicBool>,
 ) {
     let mut connections = JoinSet::new();
     loop {
@@ -276,7 +302,7 @@ async fn serve(
                 };
                 if up.load(Ordering::SeqCst) {
                     let handler = Recorder { inbox: inbox.clone(), credentials: credentials.clone(), to: vec![], data: vec![] };
-                    connections.spawn(session(stream, peer.ip(), handler));
+                    connections.spawn(session(stream, peer.ip(), handler, hold.clone()));
                 } else {
                     drop(stream);
                 }

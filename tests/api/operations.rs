@@ -76,12 +76,12 @@ async fn metrics_after_real_traffic_parse_as_prometheus_text_with_bounded_labels
         s.telemetry.metrics_listen_addr = Some("127.0.0.1:0".into());
         s.mail.smtp_url = Some(Secret::new(smtp_url));
         s.limits.signin_max_failures = 1;
-        s.limits.credential_attempts_per_ip_per_minute = 6;
+        s.limits.credential_attempts_per_ip_per_minute = 7;
     })
     .await;
 
-    // Credential fields 1 and 2: a signin that works, one that does not; the
-    // third is refused by the account's lockout.
+    // Credential fields 1 to 3: a signup, a signin that works, one that does
+    // not; the fourth is refused by the account's lockout.
     let alice = app.user("alice").await;
     app.signin("alice", "wrong password here").await;
     assert_eq!(error_code(&app.signin("alice", PASSWORD).await), Some("RATE_LIMITED"));
@@ -93,7 +93,7 @@ async fn metrics_after_real_traffic_parse_as_prometheus_text_with_bounded_labels
     for _ in 0..3 {
         assert!(app.gql(refresh, json!({}), None).await["errors"].is_null());
     }
-    assert_eq!(error_code(&app.gql(refresh, json!({}), None).await), Some("RATE_LIMITED"), "the 7th credential field this minute");
+    assert_eq!(error_code(&app.gql(refresh, json!({}), None).await), Some("RATE_LIMITED"), "the 8th credential field this minute");
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
     assert_eq!(app.client.get(app.url("/media/keyChosenByAClient.png")).send().await.unwrap().status(), 404);
     assert_eq!(app.client.get(app.url("/pathChosenByAClient")).send().await.unwrap().status(), 404);

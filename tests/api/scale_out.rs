@@ -39,7 +39,7 @@ async fn start_instance(database_url: &str, s3_endpoint: &str, smtp_url: &str, s
         .env("AWS_SECRET_ACCESS_KEY", "tessera-test-secret")
         .env("SMTP_URL", smtp_url)
         .env("MAIL_POLL_INTERVAL", "200ms")
-        .env("CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE", "8")
+        .env("CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE", "13")
         .env("RUST_LOG", "tessera=info")
         .stdout(Stdio::null())
         .stderr(log)
@@ -153,9 +153,9 @@ async fn two_instances_share_sessions_pictures_rate_limits_and_mail() {
         assert_eq!(smtp.mail_to(address).len(), 1, "{address} got a mail twice");
     }
 
-    // The per-IP budget of credential attempts (8 a minute) is counted across
-    // both: four signins so far, so four more pass and the next is refused,
-    // whichever instance it reaches.
+    // The per-IP budget of credential attempts (13 a minute) is counted across
+    // both: five signups and four signins so far, so four more pass and the
+    // next is refused, whichever instance it reaches.
     for i in 0..4 {
         let instance = if i % 2 == 0 { &a } else { &b };
         let out = post(&client, instance, SIGNIN, json!({ "i": { "login": "ann", "password": PASSWORD } }), None).await;
