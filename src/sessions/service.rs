@@ -49,8 +49,13 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<(Aut
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(now))
         .filter(user::Column::Status.eq(AccountStatus::Active))
-        .one(&state.db)
-        .await?;
+        // Not `.one()`: its bound `LIMIT ?` makes SQLite re-prepare the
+        // statement on every run (a bound LIMIT may change the plan). The
+        // primary key finds one row at most anyway.
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .next();
     let Some((session, Some(user), profile)) = row else { return Ok((Auth::Invalid, None)) };
     if user.id != claims.sub {
         return Ok((Auth::Invalid, None));
