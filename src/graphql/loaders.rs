@@ -50,11 +50,7 @@ impl Loader<String> for InstagramAccountLoader {
             .all(&self.0)
             .await
             .map_err(|e| Arc::new(AppError::from(e)))?;
-        let mut found: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), None)).collect();
-        for row in rows {
-            found.insert(row.user_id.clone(), Some(row));
-        }
-        Ok(found)
+        Ok(at_most_one_per_key(keys, rows, |row| &row.user_id))
     }
 }
 
@@ -76,10 +72,7 @@ impl Loader<String> for InstagramImageCountLoader {
             .all(&self.0)
             .await
             .map_err(|e| Arc::new(AppError::from(e)))?;
-        // Users without images count 0: an answer worth caching too.
-        let mut counts: HashMap<String, i64> = keys.iter().map(|k| (k.clone(), 0)).collect();
-        counts.extend(rows);
-        Ok(counts)
+        Ok(counts_per_key(keys, rows))
     }
 }
 
@@ -96,11 +89,7 @@ impl Loader<String> for TotpFactorLoader {
             .all(&self.0)
             .await
             .map_err(|e| Arc::new(AppError::from(e)))?;
-        let mut found: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), None)).collect();
-        for row in rows {
-            found.insert(row.user_id.clone(), Some(row));
-        }
-        Ok(found)
+        Ok(at_most_one_per_key(keys, rows, |row| &row.user_id))
     }
 }
 
@@ -123,9 +112,7 @@ impl Loader<String> for RecoveryCodesLeftLoader {
             .all(&self.0)
             .await
             .map_err(|e| Arc::new(AppError::from(e)))?;
-        let mut counts: HashMap<String, i64> = keys.iter().map(|k| (k.clone(), 0)).collect();
-        counts.extend(rows);
-        Ok(counts)
+        Ok(counts_per_key(keys, rows))
     }
 }
 
@@ -145,11 +132,7 @@ impl Loader<String> for PasskeysLoader {
             .all(&self.0)
             .await
             .map_err(|e| Arc::new(AppError::from(e)))?;
-        let mut found: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
-        for row in rows {
-            found.entry(row.user_id.clone()).or_default().push(row);
-        }
-        Ok(found)
+        Ok(all_per_key(keys, rows, |row| &row.user_id))
     }
 }
 
@@ -168,12 +151,36 @@ impl Loader<String> for IdentitiesLoader {
             .all(&self.0)
             .await
             .map_err(|e| Arc::new(AppError::from(e)))?;
-        let mut found: HashMap<String, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
-        for row in rows {
-            found.entry(row.user_id.clone()).or_default().push(row);
-        }
-        Ok(found)
+        Ok(all_per_key(keys, rows, |row| &row.user_id))
     }
+}
+
+/// Rows keyed by their user, with None for every key that has none: the
+/// None is an answer too, so a primed cache also knows who has no row.
+fn at_most_one_per_key<M>(keys: &[String], rows: Vec<M>, key: impl Fn(&M) -> &String) -> HashMap<String, Option<M>> {
+    let mut found: HashMap<String, Option<M>> = keys.iter().map(|k| (k.clone(), None)).collect();
+    for row in rows {
+        found.insert(key(&row).clone(), Some(row));
+    }
+    found
+}
+
+/// Rows grouped by their user in the order read, with an empty list for
+/// every key that has none.
+fn all_per_key<M>(keys: &[String], rows: Vec<M>, key: impl Fn(&M) -> &String) -> HashMap<String, Vec<M>> {
+    let mut found: HashMap<String, Vec<M>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+    for row in rows {
+        found.entry(key(&row).clone()).or_default().push(row);
+    }
+    found
+}
+
+/// Grouped counts, with 0 for every key the query found nothing for: an
+/// answer worth caching too.
+fn counts_per_key(keys: &[String], rows: Vec<(String, i64)>) -> HashMap<String, i64> {
+    let mut counts: HashMap<String, i64> = keys.iter().map(|k| (k.clone(), 0)).collect();
+    counts.extend(rows);
+    counts
 }
 
 /// The loaders of one request. They cache for the request's lifetime only, so
