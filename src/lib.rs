@@ -42,6 +42,8 @@ pub mod sessions;
 pub mod webhooks;
 
 // Toolkit: what every domain uses.
+/// A bounded map for values that never go stale.
+pub mod cache;
 /// Database connection, migrations, write transactions.
 pub mod db;
 /// The one error type with stable codes, and the userErrors convention.

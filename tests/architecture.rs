@@ -30,7 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pages",
         ],
     ),
-    ("toolkit", &["graphql", "error", "db", "ratelimit", "state", "viewer", "security", "media_store", "patch", "telemetry"]),
+    ("toolkit", &["cache", "graphql", "error", "db", "ratelimit", "state", "viewer", "security", "media_store", "patch", "telemetry"]),
     ("foundation", &["entities", "config"]),
 ];
 

@@ -200,7 +200,7 @@ async fn handle(State(floor): State<Arc<Floor>>, headers: HeaderMap, body: Bytes
     }
     let token =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(tessera::security::jwt::from_authorization_header);
-    let Some(claims) = token.and_then(|t| floor.keys.verify_access(t)) else {
+    let Some(claims) = token.and_then(|t| floor.keys.verify_access_uncached(t)) else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let request: async_graphql::Request = match serde_json::from_slice(&body) {

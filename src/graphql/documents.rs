@@ -6,13 +6,13 @@
 //! The cache is per instance and bounded. That is safe behind a load
 //! balancer: a hash this instance has not seen answers
 //! PERSISTED_QUERY_NOT_FOUND, and the client sends the query text once more.
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::ServerError;
 use sha2::{Digest, Sha256};
 
+use crate::cache::BoundedCache;
 use crate::error::ErrorCode;
 
 pub type Hash = [u8; 32];
@@ -36,20 +36,14 @@ pub enum Prepared {
     Unparsable,
 }
 
-/// A bounded map of checked documents. When the newer half is full it
-/// becomes the older half and the oldest documents go: an entry used since
-/// the last turn survives, so the queries an app sends all day stay.
+/// Checked documents by hash (see `BoundedCache`).
 pub struct Documents {
-    capacity: usize,
-    halves: Mutex<Halves>,
+    cache: BoundedCache<Hash, Arc<Checked>>,
 }
-
-/// (newer, older).
-type Halves = (HashMap<Hash, Arc<Checked>>, HashMap<Hash, Arc<Checked>>);
 
 impl Documents {
     pub fn new(capacity: usize) -> Self {
-        Documents { capacity: capacity.max(2), halves: Mutex::new((HashMap::new(), HashMap::new())) }
+        Documents { cache: BoundedCache::new(capacity) }
     }
 
     /// Finds or parses the request's document. Fills in the query text of a
@@ -81,35 +75,20 @@ impl Documents {
     }
 
     fn get(&self, hash: &Hash) -> Option<Arc<Checked>> {
-        let mut halves = self.halves.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(found) = halves.0.get(hash) {
-            return Some(found.clone());
-        }
-        let found = halves.1.remove(hash)?;
-        Self::put(&mut halves, self.capacity, *hash, found.clone());
-        Some(found)
+        self.cache.get(hash)
     }
 
     fn insert(&self, hash: Hash, checked: Arc<Checked>) {
-        let mut halves = self.halves.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Self::put(&mut halves, self.capacity, hash, checked);
-    }
-
-    fn put(halves: &mut Halves, capacity: usize, hash: Hash, checked: Arc<Checked>) {
-        if halves.0.len() >= capacity / 2 {
-            halves.1 = std::mem::take(&mut halves.0);
-        }
-        halves.0.insert(hash, checked);
+        self.cache.insert(hash, checked);
     }
 
     /// How many documents are kept now.
     pub fn len(&self) -> usize {
-        let halves = self.halves.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        halves.0.len() + halves.1.len()
+        self.cache.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.cache.is_empty()
     }
 }
 

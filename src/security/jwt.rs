@@ -5,6 +5,7 @@
 //! checks the algorithm (pinned), the key, issuer, audience, type, expiry,
 //! not-before and issued-at.
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,6 +18,7 @@ use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, Encodi
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cache::BoundedCache;
 use crate::config::Config;
 
 /// The `aud` of every access token. Stable: services verifying tokens check it.
@@ -30,7 +32,7 @@ const _: () = assert!(LEEWAY_SECS <= 60, "the clock leeway must stay small");
 /// The key generated into DATA_DIR when JWT_SIGNING_KEYS is unset.
 pub const GENERATED_KEY_FILE: &str = "jwt_signing_key.pem";
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub sub: String,
     /// The session this token belongs to: checked live on every request.
@@ -61,7 +63,17 @@ pub struct TokenKeys {
     validation: Validation,
     /// The public keys as a JWK Set (empty with HS256: a shared secret is never published).
     jwks: serde_json::Value,
+    /// Tokens whose signature and claims checked out. A signature stays
+    /// valid (the keys are fixed for the life of the process), so a token
+    /// sent again is checked for expiry only; the session behind it is
+    /// still checked live on every request.
+    verified: Arc<BoundedCache<Box<str>, Arc<AccessClaims>>>,
 }
+
+/// How many verified tokens an instance remembers (~700 bytes each): more
+/// than the clients active within an access token's lifetime on most sites;
+/// past that, tokens are verified again.
+const VERIFIED_TOKENS_CAPACITY: usize = 8192;
 
 /// An Ed25519 key read from a PEM file: a private key signs and verifies, a
 /// public key (an old key kept a while after rotation) only verifies.
@@ -182,6 +194,7 @@ impl TokenKeys {
             verifying: vec![VerifyingEntry { kid: None, key: DecodingKey::from_secret(secret) }],
             validation: validation(Algorithm::HS256, issuer),
             jwks: serde_json::json!({ "keys": [] }),
+            verified: Arc::new(BoundedCache::new(VERIFIED_TOKENS_CAPACITY)),
         }
     }
 
@@ -222,6 +235,7 @@ impl TokenKeys {
             verifying,
             validation: validation(Algorithm::EdDSA, issuer),
             jwks: serde_json::json!({ "keys": published }),
+            verified: Arc::new(BoundedCache::new(VERIFIED_TOKENS_CAPACITY)),
         })
     }
 
@@ -260,7 +274,20 @@ impl TokenKeys {
     /// Checks the algorithm, the key (by `kid` for EdDSA), the signature,
     /// expiry, not-before, issued-at, issuer, audience and type. The
     /// session's liveness is checked by the caller against the database.
-    pub fn verify_access(&self, token: &str) -> Option<AccessClaims> {
+    pub fn verify_access(&self, token: &str) -> Option<Arc<AccessClaims>> {
+        let now = Utc::now().timestamp();
+        if let Some(claims) = self.verified.get(token) {
+            // As jsonwebtoken judges `exp`; nothing else can change for a token already checked.
+            return (claims.exp >= now - LEEWAY_SECS as i64).then_some(claims);
+        }
+        let claims = Arc::new(self.verify_access_uncached(token)?);
+        self.verified.insert(token.into(), claims.clone());
+        Some(claims)
+    }
+
+    /// `verify_access` without remembering the token: the signature is
+    /// checked every time.
+    pub fn verify_access_uncached(&self, token: &str) -> Option<AccessClaims> {
         let header = decode_header(token).ok()?;
         if header.alg != self.algorithm {
             return None;
@@ -314,6 +341,26 @@ mod tests {
         let expired = keys.issue_access("u1", "s1", now - chrono::Duration::hours(2), now - chrono::Duration::hours(1));
         assert!(keys.verify_access(&expired).is_none());
         assert_eq!(keys.jwks()["keys"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_it_expires() {
+        let keys = TokenKeys::hs256(&[7u8; 32], ISSUER);
+        let now = Utc::now();
+        let token = keys.issue_access("u1", "s1", now, now + chrono::Duration::minutes(15));
+        assert!(keys.verify_access(&token).is_some());
+        assert_eq!(keys.verified.len(), 1);
+        // The same token, remembered as expiring longer ago than the leeway.
+        let mut claims = (*keys.verified.get(token.as_str()).unwrap()).clone();
+        claims.exp = now.timestamp() - LEEWAY_SECS as i64 - 1;
+        keys.verified.insert(token.as_str().into(), Arc::new(claims));
+        assert!(keys.verify_access(&token).is_none());
+        // A forged token is never remembered.
+        let at = token.rfind('.').unwrap() + 5;
+        let swapped = if &token[at..at + 1] == "A" { "B" } else { "A" };
+        let forged = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
+        assert!(keys.verify_access(&forged).is_none());
+        assert_eq!(keys.verified.len(), 1);
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<(Aut
             .exec(&state.db)
             .await?;
     }
-    let viewer = Viewer { user_id: user.id.clone(), session_id: claims.sid, role: user.role, user: Arc::new(user) };
+    let viewer = Viewer { user_id: user.id.clone(), session_id: claims.sid.clone(), role: user.role, user: Arc::new(user) };
     Ok((Auth::Viewer(viewer), profile))
 }
 
