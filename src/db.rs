@@ -11,6 +11,9 @@ use sea_orm::{
 
 use crate::config::{redact_url, Config};
 
+/// A pooled connection idle this long is pinged before use.
+const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// Opens the pool; every statement sent bumps `counter`.
 pub async fn connect(config: &Config, counter: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
     create_private_sqlite_file(config.database.url.expose());
@@ -23,6 +26,11 @@ pub async fn connect(config: &Config, counter: Arc<AtomicU64>) -> anyhow::Result
         .connect_timeout(config.database.acquire_timeout)
         .acquire_timeout(config.database.acquire_timeout)
         .sqlx_logging(false)
+        // sqlx pings a connection on every checkout by default: a round trip
+        // as costly as a short statement (on SQLite, to the connection's
+        // worker thread). A connection is pinged only when it has sat idle
+        // long enough for a restart or a proxy to have dropped it.
+        .test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE)
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers run beside the one writer; the busy timeout
             // makes concurrent writers wait instead of failing.
