@@ -97,11 +97,11 @@ impl AdminQuery {
             email_confirmed: filter.email_confirmed,
         };
         let page = service::list_users(ctx.state(), &query, first, after.as_deref()).await.gql()?;
-        // Profiles and plans of the whole page in one statement each, before
+        // The page's profiles (read with it) and plans (one statement), before
         // the edges ask for them one by one.
         let listed: Vec<&crate::entities::user::Model> = page.users.iter().collect();
         let loaders = ctx.data_unchecked::<crate::graphql::loaders::Loaders>();
-        loaders.prime_users(&listed).await.gql()?;
+        loaders.prime_users_read_with_profiles(&listed, page.profiles).await.gql()?;
         let ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
         if ctx.look_ahead().field("edges").field("node").field("instagram").exists() {
             loaders.prime_instagram(&ids).await.gql()?;

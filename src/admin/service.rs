@@ -9,7 +9,7 @@ use crate::accounts::lifecycle::{self, ensure_admin_remains, DeletedUser};
 use crate::db::begin_write;
 use crate::entities::enums::{AccountStatus, AccountType, Role};
 use crate::entities::security_event::SecurityEventType;
-use crate::entities::user;
+use crate::entities::{profile, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
 use crate::events::service::{self as events, Event};
 use crate::graphql::pagination::{decode_cursor, encode_cursor, invalid_cursor};
@@ -35,6 +35,8 @@ pub struct UserQuery {
 /// One page of users, newest first.
 pub struct UserPage {
     pub users: Vec<user::Model>,
+    /// The profiles of those users that have one, read in the same statement.
+    pub profiles: Vec<(String, profile::Model)>,
     pub has_next_page: bool,
     pub total_count: u64,
 }
@@ -102,8 +104,9 @@ fn user_condition(query: &UserQuery) -> Condition {
     condition
 }
 
-/// Users matching `query`, newest first, `first` of them after `after`:
-/// two statements (the count and the page) whatever the page size.
+/// Users matching `query`, newest first, `first` of them after `after`,
+/// with their profiles: two statements (the count, and the page joined with
+/// profiles) whatever the page size.
 pub async fn list_users(state: &AppState, query: &UserQuery, first: u64, after: Option<&str>) -> Result<UserPage, AppError> {
     let after = after.map(parse_user_cursor).transpose()?;
     let total_count = users_matching(query).count(&state.db).await?;
@@ -115,10 +118,26 @@ pub async fn list_users(state: &AppState, query: &UserQuery, first: u64, after: 
                 .add(Condition::all().add(user::Column::CreatedAt.eq(at)).add(user::Column::Id.lt(id))),
         );
     }
-    let mut users = select.order_by_desc(user::Column::CreatedAt).order_by_desc(user::Column::Id).limit(first + 1).all(&state.db).await?;
-    let has_next_page = users.len() as u64 > first;
-    users.truncate(first as usize);
-    Ok(UserPage { users, has_next_page, total_count })
+    let mut rows = select
+        .find_also_related(profile::Entity)
+        .order_by_desc(user::Column::CreatedAt)
+        .order_by_desc(user::Column::Id)
+        .limit(first + 1)
+        .all(&state.db)
+        .await?;
+    let has_next_page = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    let mut profiles = Vec::with_capacity(rows.len());
+    let users = rows
+        .into_iter()
+        .map(|(user, profile)| {
+            if let Some(profile) = profile {
+                profiles.push((user.id.clone(), profile));
+            }
+            user
+        })
+        .collect();
+    Ok(UserPage { users, profiles, has_next_page, total_count })
 }
 
 // ---------------------------------------------------------------------------

@@ -254,12 +254,26 @@ impl Loaders {
         self.identities.get_or_init(|| DataLoader::with_cache(IdentitiesLoader(self.db.clone()), tokio::spawn, HashMapCache::default()))
     }
 
-    /// Users by id, fetched now in one statement (no batching delay) and
-    /// remembered for the rest of the request.
-    pub async fn users_now(&self, ids: &[String]) -> Result<HashMap<String, user::Model>, AppError> {
-        let found = self.users().loader().load(ids).await.map_err(load_error)?;
-        self.users().feed_many(found.clone()).await;
-        Ok(found)
+    /// Users by id with their profiles, fetched now in one statement (users
+    /// LEFT JOIN profiles, no batching delay) and remembered by both loaders
+    /// for the rest of the request.
+    pub async fn users_with_profiles_now(&self, ids: &[String]) -> Result<HashMap<String, user::Model>, AppError> {
+        let rows = user::Entity::find()
+            .find_also_related(profile::Entity)
+            .filter(user::Column::Id.is_in(ids.iter().cloned()))
+            .all(&self.db)
+            .await?;
+        let mut users = HashMap::with_capacity(rows.len());
+        let mut profiles = Vec::with_capacity(rows.len());
+        for (user, profile) in rows {
+            if let Some(profile) = profile {
+                profiles.push((user.id.clone(), profile));
+            }
+            users.insert(user.id.clone(), user);
+        }
+        self.profiles().feed_many(profiles).await;
+        self.users().feed_many(users.iter().map(|(id, user)| (id.clone(), user.clone()))).await;
+        Ok(users)
     }
 
     /// Loads the Instagram accounts and image counts of a list of users in
@@ -294,6 +308,22 @@ impl Loaders {
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         let profiles = self.profiles().loader().load(&ids).await.map_err(load_error)?;
         self.profiles().feed_many(profiles).await;
+        self.prime_plans(users).await
+    }
+
+    /// As `prime_users`, for users whose profiles were read with them.
+    pub async fn prime_users_read_with_profiles(
+        &self,
+        users: &[&user::Model],
+        profiles: Vec<(String, profile::Model)>,
+    ) -> Result<(), AppError> {
+        self.users().feed_many(users.iter().map(|u| (u.id.clone(), (*u).clone()))).await;
+        self.profiles().feed_many(profiles).await;
+        self.prime_plans(users).await
+    }
+
+    /// Loads the subscription plans of a list of users in one statement.
+    pub async fn prime_plans(&self, users: &[&user::Model]) -> Result<(), AppError> {
         let mut plan_ids: Vec<String> = users.iter().filter_map(|u| u.subscription_plan_id.clone()).collect();
         plan_ids.sort();
         plan_ids.dedup();

@@ -42,30 +42,29 @@ impl ProfilesQuery {
     }
 }
 
-/// Profiles of these users in the order asked: two batched statements in all.
+/// Profiles of these users in the order asked: one statement for the users
+/// and their profiles, one for their plans.
 async fn visible_profiles(ctx: &Context<'_>, ids: Vec<String>) -> async_graphql::Result<Vec<Option<Profile>>> {
     let viewer = ctx.viewer().gql()?;
     let loaders = ctx.data_unchecked::<Loaders>();
-    let users = loaders.users_now(&ids).await.gql()?;
+    let users = loaders.users_with_profiles_now(&ids).await.gql()?;
     let visible: Vec<&user::Model> = ids
         .iter()
         .filter_map(|id| users.get(id))
         .filter(|u| u.status == AccountStatus::Active || viewer.role.is_staff() || u.id == viewer.user_id)
         .collect();
-    loaders.prime_users(&visible).await.gql()?;
+    loaders.prime_plans(&visible).await.gql()?;
     if ctx.look_ahead().field("user").field("instagram").exists() {
         let ids: Vec<String> = visible.iter().map(|u| u.id.clone()).collect();
         loaders.prime_instagram(&ids).await.gql()?;
     }
     // Primed just above: these come from the cache.
     let profiles = loaders.profiles().load_many(visible.iter().map(|u| u.id.clone())).await.map_err(load_error).gql()?;
+    let visible: std::collections::HashSet<&str> = visible.iter().map(|u| u.id.as_str()).collect();
     Ok(ids
         .iter()
         .map(|id| {
-            let owner = users.get(id)?;
-            if !visible.iter().any(|v| v.id == owner.id) {
-                return None;
-            }
+            let owner = users.get(id).filter(|owner| visible.contains(owner.id.as_str()))?;
             let model = profiles.get(id).cloned().unwrap_or_else(|| empty_profile(id));
             Some(Profile::new(owner.clone(), model))
         })
