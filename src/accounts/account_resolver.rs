@@ -44,11 +44,11 @@ impl AccountQuery {
     /// The signed-in user. UNAUTHENTICATED without a valid access token.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let viewer = ctx.viewer().gql()?;
-        // Read with the session a moment ago; prime what the query asks of it.
+        // Read with the session a moment ago, and so was the profile (the
+        // profile loader has it): only a plan may need reading.
         let user = viewer.user.as_ref().clone();
-        let wants = ctx.look_ahead();
-        if wants.field("profile").exists() || wants.field("subscriptionPlan").exists() {
-            ctx.data_unchecked::<Loaders>().prime_users(&[&user]).await.gql()?;
+        if ctx.look_ahead().field("subscriptionPlan").exists() {
+            ctx.data_unchecked::<Loaders>().prime_plans(&[&user]).await.gql()?;
         }
         Ok(User::new(user))
     }

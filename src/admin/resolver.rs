@@ -101,7 +101,7 @@ impl AdminQuery {
         // the edges ask for them one by one.
         let listed: Vec<&crate::entities::user::Model> = page.users.iter().collect();
         let loaders = ctx.data_unchecked::<crate::graphql::loaders::Loaders>();
-        loaders.prime_users_read_with_profiles(&listed, page.profiles).await.gql()?;
+        loaders.prime_users(&listed, page.profiles).await.gql()?;
         let ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
         if ctx.look_ahead().field("edges").field("node").field("instagram").exists() {
             loaders.prime_instagram(&ids).await.gql()?;

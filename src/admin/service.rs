@@ -2,14 +2,15 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::LikeExpr;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Set,
 };
 
 use crate::accounts::lifecycle::{self, ensure_admin_remains, DeletedUser};
 use crate::db::begin_write;
 use crate::entities::enums::{AccountStatus, AccountType, Role};
 use crate::entities::security_event::SecurityEventType;
-use crate::entities::{profile, user};
+use crate::entities::{profile, rows as entity_rows, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
 use crate::events::service::{self as events, Event};
 use crate::graphql::pagination::{decode_cursor, encode_cursor, invalid_cursor};
@@ -118,25 +119,29 @@ pub async fn list_users(state: &AppState, query: &UserQuery, first: u64, after: 
                 .add(Condition::all().add(user::Column::CreatedAt.eq(at)).add(user::Column::Id.lt(id))),
         );
     }
-    let mut rows = select
-        .find_also_related(profile::Entity)
+    // Every user column, then every profile column, read by position (see
+    // entities::rows): sea-orm's joined select finds each by a prefixed name.
+    let statement = select
+        .select_only()
+        .columns(user::Column::iter())
+        .columns(profile::Column::iter())
+        .left_join(profile::Entity)
         .order_by_desc(user::Column::CreatedAt)
         .order_by_desc(user::Column::Id)
         .limit(first + 1)
-        .all(&state.db)
-        .await?;
+        .build(state.db.get_database_backend());
+    let mut rows = state.db.query_all_raw(statement).await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
+    let mut users = Vec::with_capacity(rows.len());
     let mut profiles = Vec::with_capacity(rows.len());
-    let users = rows
-        .into_iter()
-        .map(|(user, profile)| {
-            if let Some(profile) = profile {
-                profiles.push((user.id.clone(), profile));
-            }
-            user
-        })
-        .collect();
+    for row in rows {
+        let user = entity_rows::user_at(&row, 0)?;
+        if let Some(profile) = entity_rows::profile_at(&row, entity_rows::USER_COLUMNS)? {
+            profiles.push((user.id.clone(), profile));
+        }
+        users.push(user);
+    }
     Ok(UserPage { users, profiles, has_next_page, total_count })
 }
 

@@ -15,6 +15,8 @@ pub mod profile;
 pub mod rate_limit;
 pub mod recovery_code;
 pub mod refresh_token;
+/// Models read by column position from hand-joined statements.
+pub mod rows;
 pub mod security_event;
 pub mod session;
 pub mod subscription_plan;

@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement};
 
 use crate::entities::{
-    identity, instagram_account, instagram_image, passkey, profile, recovery_code, subscription_plan, totp_factor, user,
+    identity, instagram_account, instagram_image, passkey, profile, recovery_code, rows, subscription_plan, totp_factor, user,
 };
 use crate::error::AppError;
 
@@ -183,6 +183,13 @@ fn counts_per_key(keys: &[String], rows: Vec<(String, i64)>) -> HashMap<String, 
     counts
 }
 
+/// Users by id, and the profiles of those that have one.
+#[derive(Default)]
+pub struct UsersWithProfiles {
+    pub users: HashMap<String, user::Model>,
+    pub profiles: HashMap<String, profile::Model>,
+}
+
 /// The loaders of one request. They cache for the request's lifetime only, so
 /// a later request never sees stale rows. Each is made on first use: most
 /// requests need one or two of them.
@@ -255,25 +262,38 @@ impl Loaders {
     }
 
     /// Users by id with their profiles, fetched now in one statement (users
-    /// LEFT JOIN profiles, no batching delay) and remembered by both loaders
-    /// for the rest of the request.
-    pub async fn users_with_profiles_now(&self, ids: &[String]) -> Result<HashMap<String, user::Model>, AppError> {
-        let rows = user::Entity::find()
-            .find_also_related(profile::Entity)
-            .filter(user::Column::Id.is_in(ids.iter().cloned()))
-            .all(&self.db)
-            .await?;
-        let mut users = HashMap::with_capacity(rows.len());
-        let mut profiles = Vec::with_capacity(rows.len());
-        for (user, profile) in rows {
-            if let Some(profile) = profile {
-                profiles.push((user.id.clone(), profile));
-            }
-            users.insert(user.id.clone(), user);
+    /// LEFT JOIN profiles, no batching delay). The profiles are also fed to
+    /// the profile loader, for the rest of the request.
+    pub async fn users_with_profiles_now(&self, ids: &[String]) -> Result<UsersWithProfiles, AppError> {
+        static SELECT: OnceLock<String> = OnceLock::new();
+        let select = SELECT.get_or_init(|| {
+            format!(
+                "SELECT {}, {} FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id IN ",
+                rows::select_list::<user::Column>("u"),
+                rows::select_list::<profile::Column>("p"),
+            )
+        });
+        let mut found = UsersWithProfiles::default();
+        if ids.is_empty() {
+            return Ok(found);
         }
-        self.profiles().feed_many(profiles).await;
-        self.users().feed_many(users.iter().map(|(id, user)| (id.clone(), user.clone()))).await;
-        Ok(users)
+        let backend = self.db.get_database_backend();
+        let placeholders: Vec<String> = match backend {
+            DbBackend::Postgres => (1..=ids.len()).map(|n| format!("${n}")).collect(),
+            _ => vec!["?".to_owned(); ids.len()],
+        };
+        // Placeholders only: the ids are bound.
+        let sql = format!("{select}({})", placeholders.join(", "));
+        let statement = Statement::from_sql_and_values(backend, sql, ids.iter().map(|id| id.clone().into()));
+        for row in self.db.query_all_raw(statement).await? {
+            let user = rows::user_at(&row, 0)?;
+            if let Some(profile) = rows::profile_at(&row, rows::USER_COLUMNS)? {
+                found.profiles.insert(user.id.clone(), profile);
+            }
+            found.users.insert(user.id.clone(), user);
+        }
+        self.profiles().feed_many(found.profiles.iter().map(|(id, profile)| (id.clone(), profile.clone()))).await;
+        Ok(found)
     }
 
     /// Loads the Instagram accounts and image counts of a list of users in
@@ -298,26 +318,12 @@ impl Loaders {
         Ok(())
     }
 
-    /// Loads the profiles and plans of a list of users in one statement each,
-    /// at once, before the list's items ask for them one by one. The per-item
-    /// loads then hit the cache, so the statement count cannot depend on how
-    /// the executor happens to split the items into batches, and no item
-    /// waits for a batch window.
-    pub async fn prime_users(&self, users: &[&user::Model]) -> Result<(), AppError> {
-        self.users().feed_many(users.iter().map(|u| (u.id.clone(), (*u).clone()))).await;
-        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-        let profiles = self.profiles().loader().load(&ids).await.map_err(load_error)?;
-        self.profiles().feed_many(profiles).await;
-        self.prime_plans(users).await
-    }
-
-    /// As `prime_users`, for users whose profiles were read with them.
-    pub async fn prime_users_read_with_profiles(
-        &self,
-        users: &[&user::Model],
-        profiles: Vec<(String, profile::Model)>,
-    ) -> Result<(), AppError> {
-        self.users().feed_many(users.iter().map(|u| (u.id.clone(), (*u).clone()))).await;
+    /// Feeds the profiles read with a list of users and loads their plans in
+    /// one statement, before the list's items ask for them one by one. The
+    /// per-item loads then hit the cache, so the statement count cannot
+    /// depend on how the executor happens to split the items into batches,
+    /// and no item waits for a batch window.
+    pub async fn prime_users(&self, users: &[&user::Model], profiles: Vec<(String, profile::Model)>) -> Result<(), AppError> {
         self.profiles().feed_many(profiles).await;
         self.prime_plans(users).await
     }

@@ -1,12 +1,14 @@
 //! GraphQL face of profiles: profile(userId), profiles(userIds), updateProfile.
 //! The Profile type itself lives in `nodes.rs` (it points at User and back).
+use std::collections::HashMap;
+
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject, Upload, ID};
 
 use crate::entities::enums::{AccountStatus, Gender, Interest};
 use crate::entities::user;
 use crate::error::{into_payload, AppError, GqlResultExt, UserError};
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{load_error, Loaders};
+use crate::graphql::loaders::{Loaders, UsersWithProfiles};
 use crate::graphql::scalars::Date;
 use crate::nodes::Profile;
 use crate::profiles::service::{self, empty_profile, ProfileChanges, MAX_PROFILE_IDS};
@@ -47,26 +49,34 @@ impl ProfilesQuery {
 async fn visible_profiles(ctx: &Context<'_>, ids: Vec<String>) -> async_graphql::Result<Vec<Option<Profile>>> {
     let viewer = ctx.viewer().gql()?;
     let loaders = ctx.data_unchecked::<Loaders>();
-    let users = loaders.users_with_profiles_now(&ids).await.gql()?;
-    let visible: Vec<&user::Model> = ids
-        .iter()
-        .filter_map(|id| users.get(id))
-        .filter(|u| u.status == AccountStatus::Active || viewer.role.is_staff() || u.id == viewer.user_id)
-        .collect();
+    let UsersWithProfiles { mut users, mut profiles } = loaders.users_with_profiles_now(&ids).await.gql()?;
+    users.retain(|_, u| u.status == AccountStatus::Active || viewer.role.is_staff() || u.id == viewer.user_id);
+    let visible: Vec<&user::Model> = users.values().collect();
     loaders.prime_plans(&visible).await.gql()?;
     if ctx.look_ahead().field("user").field("instagram").exists() {
-        let ids: Vec<String> = visible.iter().map(|u| u.id.clone()).collect();
+        let ids: Vec<String> = users.keys().cloned().collect();
         loaders.prime_instagram(&ids).await.gql()?;
     }
-    // Primed just above: these come from the cache.
-    let profiles = loaders.profiles().load_many(visible.iter().map(|u| u.id.clone())).await.map_err(load_error).gql()?;
-    let visible: std::collections::HashSet<&str> = visible.iter().map(|u| u.id.as_str()).collect();
+    // Each user is moved into its last place in the answer, cloned for any
+    // earlier one (an id may be asked for twice).
+    let mut places_left: HashMap<&str, usize> = HashMap::new();
+    for id in &ids {
+        *places_left.entry(id.as_str()).or_default() += 1;
+    }
     Ok(ids
         .iter()
         .map(|id| {
-            let owner = users.get(id).filter(|owner| visible.contains(owner.id.as_str()))?;
-            let model = profiles.get(id).cloned().unwrap_or_else(|| empty_profile(id));
-            Some(Profile::new(owner.clone(), model))
+            let left = places_left.get_mut(id.as_str()).map(|n| {
+                *n -= 1;
+                *n
+            });
+            let (owner, model) = if left == Some(0) {
+                (users.remove(id)?, profiles.remove(id))
+            } else {
+                (users.get(id)?.clone(), profiles.get(id).cloned())
+            };
+            let model = model.unwrap_or_else(|| empty_profile(id));
+            Some(Profile::new(owner, model))
         })
         .collect())
 }

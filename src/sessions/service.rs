@@ -3,13 +3,15 @@
 //! a reused one ends its whole session.
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Set, Statement,
+};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::entities::enums::{AccountStatus, AssuranceLevel};
 use crate::entities::security_event::SecurityEventType;
-use crate::entities::{profile, refresh_token, session, user};
+use crate::entities::{profile, refresh_token, rows, session, user};
 use crate::error::{AppError, ServiceError, ServiceResult, UserErrorCode};
 use crate::events::service::{self as events, Event};
 use crate::security::jwt::from_authorization_header;
@@ -43,20 +45,16 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<(Aut
     // The session, its whole user row and the user's profile in one
     // statement: the user is the viewer, and `me { profile }` needs no
     // second query.
-    let row = session::Entity::find_by_id(claims.sid.clone())
-        .find_also_related(user::Entity)
-        .and_also_related(profile::Entity)
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(now))
-        .filter(user::Column::Status.eq(AccountStatus::Active))
-        // Not `.one()`: its bound `LIMIT ?` makes SQLite re-prepare the
-        // statement on every run (a bound LIMIT may change the plan). The
-        // primary key finds one row at most anyway.
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .next();
-    let Some((session, Some(user), profile)) = row else { return Ok((Auth::Invalid, None)) };
+    let backend = state.db.get_database_backend();
+    let statement = Statement::from_sql_and_values(
+        backend,
+        viewer_lookup_sql(backend),
+        [claims.sid.clone().into(), now.into(), AccountStatus::Active.to_value().into()],
+    );
+    let Some(row) = state.db.query_all_raw(statement).await?.into_iter().next() else { return Ok((Auth::Invalid, None)) };
+    let session = rows::session_at(&row, 0)?;
+    let user = rows::user_at(&row, rows::SESSION_COLUMNS)?;
+    let profile = rows::profile_at(&row, rows::SESSION_COLUMNS + rows::USER_COLUMNS)?;
     if user.id != claims.sub {
         return Ok((Auth::Invalid, None));
     }
@@ -69,6 +67,29 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<(Aut
     }
     let viewer = Viewer { user_id: user.id.clone(), session_id: claims.sid.clone(), role: user.role, user: Arc::new(user) };
     Ok((Auth::Viewer(viewer), profile))
+}
+
+/// The live session by id, with its active user and the user's profile:
+/// built once per backend, bound with (session id, now, ACTIVE). Not a
+/// `LIMIT`: a bound one makes SQLite re-prepare the statement on every run,
+/// and the primary key finds one row at most anyway.
+fn viewer_lookup_sql(backend: DbBackend) -> String {
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    let build = |placeholders: [&str; 3]| {
+        let [sid, now, status] = placeholders;
+        format!(
+            "SELECT {}, {}, {} FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN profiles p ON p.user_id = u.id \
+             WHERE s.id = {sid} AND s.revoked_at IS NULL AND s.expires_at > {now} AND u.status = {status}",
+            rows::select_list::<session::Column>("s"),
+            rows::select_list::<user::Column>("u"),
+            rows::select_list::<profile::Column>("p"),
+        )
+    };
+    match backend {
+        DbBackend::Postgres => POSTGRES.get_or_init(|| build(["$1", "$2", "$3"])).clone(),
+        _ => SQLITE.get_or_init(|| build(["?", "?", "?"])).clone(),
+    }
 }
 
 /// Starts a session for a user who just proved who they are, as strongly as
