@@ -136,8 +136,8 @@ pub async fn list_users(state: &AppState, query: &UserQuery, first: u64, after: 
     let mut users = Vec::with_capacity(rows.len());
     let mut profiles = Vec::with_capacity(rows.len());
     for row in rows {
-        let user = entity_rows::user_at(&row, 0)?;
-        if let Some(profile) = entity_rows::profile_at(&row, entity_rows::USER_COLUMNS)? {
+        let (user, profile) = entity_rows::user_with_profile_at(&row)?;
+        if let Some(profile) = profile {
             profiles.push((user.id.clone(), profile));
         }
         users.push(user);

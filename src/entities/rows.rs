@@ -75,6 +75,12 @@ pub fn profile_at(row: &QueryResult, at: usize) -> Result<Option<profile::Model>
     present_profile_at(row, at).map(Some)
 }
 
+/// A user and its profile from `user columns, profile columns` (users LEFT
+/// JOIN profiles).
+pub fn user_with_profile_at(row: &QueryResult) -> Result<(user::Model, Option<profile::Model>), DbErr> {
+    Ok((user_at(row, 0)?, profile_at(row, USER_COLUMNS)?))
+}
+
 /// `alias."column", ...` for every column of an entity, in declaration order.
 pub fn select_list<C: IdenStatic + Iterable>(alias: &str) -> String {
     C::iter().map(|column| format!("{alias}.\"{}\"", column.as_str())).collect::<Vec<_>>().join(", ")

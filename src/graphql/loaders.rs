@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable, QueryFilter, QuerySelect, QueryTrait};
 
 use crate::entities::{
     identity, instagram_account, instagram_image, passkey, profile, recovery_code, rows, subscription_plan, totp_factor, user,
@@ -265,29 +265,18 @@ impl Loaders {
     /// LEFT JOIN profiles, no batching delay). The profiles are also fed to
     /// the profile loader, for the rest of the request.
     pub async fn users_with_profiles_now(&self, ids: &[String]) -> Result<UsersWithProfiles, AppError> {
-        static SELECT: OnceLock<String> = OnceLock::new();
-        let select = SELECT.get_or_init(|| {
-            format!(
-                "SELECT {}, {} FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id IN ",
-                rows::select_list::<user::Column>("u"),
-                rows::select_list::<profile::Column>("p"),
-            )
-        });
+        // Every user column, then every profile column, read by position (see entities::rows).
+        let statement = user::Entity::find()
+            .select_only()
+            .columns(user::Column::iter())
+            .columns(profile::Column::iter())
+            .left_join(profile::Entity)
+            .filter(user::Column::Id.is_in(ids.iter().cloned()))
+            .build(self.db.get_database_backend());
         let mut found = UsersWithProfiles::default();
-        if ids.is_empty() {
-            return Ok(found);
-        }
-        let backend = self.db.get_database_backend();
-        let placeholders: Vec<String> = match backend {
-            DbBackend::Postgres => (1..=ids.len()).map(|n| format!("${n}")).collect(),
-            _ => vec!["?".to_owned(); ids.len()],
-        };
-        // Placeholders only: the ids are bound.
-        let sql = format!("{select}({})", placeholders.join(", "));
-        let statement = Statement::from_sql_and_values(backend, sql, ids.iter().map(|id| id.clone().into()));
         for row in self.db.query_all_raw(statement).await? {
-            let user = rows::user_at(&row, 0)?;
-            if let Some(profile) = rows::profile_at(&row, rows::USER_COLUMNS)? {
+            let (user, profile) = rows::user_with_profile_at(&row)?;
+            if let Some(profile) = profile {
                 found.profiles.insert(user.id.clone(), profile);
             }
             found.users.insert(user.id.clone(), user);
