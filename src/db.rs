@@ -14,6 +14,10 @@ use crate::config::{redact_url, Config};
 /// A pooled connection idle this long is pinged before use.
 const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// Rows a SQLite statement may hand back before its reader takes them: more
+/// than any list returns (100 items and one to tell whether more follow).
+const SQLITE_ROW_BUFFER: usize = 128;
+
 /// Opens the pool; every statement sent bumps `counter`.
 pub async fn connect(config: &Config, counter: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
     create_private_sqlite_file(config.database.url.expose());
@@ -38,6 +42,11 @@ pub async fn connect(config: &Config, counter: Arc<AtomicU64>) -> anyhow::Result
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // Rows come back from the connection's worker thread through a
+                // bounded channel (50 by default): a list of 100 rows would make
+                // the worker stop and wait for the reader, a thread switch each
+                // time. A whole page (at most 101 rows) fits.
+                .row_buffer_size(SQLITE_ROW_BUFFER)
         });
     let mut db = connect_waiting(options, config).await?;
     db.set_metric_callback(move |_info| {

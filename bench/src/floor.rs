@@ -187,7 +187,9 @@ async fn open_pool(url: &str) -> anyhow::Result<Pool> {
             .parse::<SqliteConnectOptions>()?
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .busy_timeout(std::time::Duration::from_secs(10))
+            // As Tessera's pool (db.rs): 100 rows come back without the worker waiting.
+            .row_buffer_size(128);
         Ok(Pool::Sqlite(SqlitePoolOptions::new().max_connections(16).connect_with(options).await?))
     } else {
         Ok(Pool::Postgres(PgPoolOptions::new().max_connections(16).connect(url).await?))
