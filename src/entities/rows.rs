@@ -75,9 +75,20 @@ pub fn profile_at(row: &QueryResult, at: usize) -> Result<Option<profile::Model>
     present_profile_at(row, at).map(Some)
 }
 
+/// A user from a LEFT JOIN: None when no user matched.
+pub fn user_opt_at(row: &QueryResult, at: usize) -> Result<Option<user::Model>, DbErr> {
+    if row.try_get_by_index::<Option<String>>(at)?.is_none() {
+        return Ok(None);
+    }
+    user_at(row, at).map(Some)
+}
+
+/// A user and its profile, if it has a profile row.
+pub type UserWithProfile = (user::Model, Option<profile::Model>);
+
 /// A user and its profile from `user columns, profile columns` (users LEFT
 /// JOIN profiles).
-pub fn user_with_profile_at(row: &QueryResult) -> Result<(user::Model, Option<profile::Model>), DbErr> {
+pub fn user_with_profile_at(row: &QueryResult) -> Result<UserWithProfile, DbErr> {
     Ok((user_at(row, 0)?, profile_at(row, USER_COLUMNS)?))
 }
 
@@ -89,6 +100,7 @@ pub fn select_list<C: IdenStatic + Iterable>(alias: &str) -> String {
 /// How many columns `select_list` gives for each.
 pub const SESSION_COLUMNS: usize = 9;
 pub const USER_COLUMNS: usize = 19;
+pub const PROFILE_COLUMNS: usize = 10;
 
 #[cfg(test)]
 mod tests {
@@ -105,5 +117,6 @@ mod tests {
         assert_eq!(PROFILE_FIELDS, names::<profile::Column>());
         assert_eq!(SESSION_COLUMNS, names::<session::Column>().len());
         assert_eq!(USER_COLUMNS, names::<user::Column>().len());
+        assert_eq!(PROFILE_COLUMNS, names::<profile::Column>().len());
     }
 }

@@ -13,7 +13,9 @@
 //! ResolveInfo and calling through the extension chain.
 use std::collections::HashSet;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationDefinition, OperationType, Selection, SelectionSet,
+};
 use async_graphql::{Name, Pos, Positioned, ServerResult};
 
 use crate::error::ErrorCode;
@@ -58,12 +60,7 @@ pub struct CredentialField {
 /// The operation that `operation_name` selects, as async-graphql will pick
 /// it; None when none matches (async-graphql then reports why).
 pub fn selected_operation(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<SelectedOperation> {
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next()?,
-        (DocumentOperations::Multiple(_), None) => return None,
-    };
+    let operation = operation(document, operation_name)?;
     let ty = operation.node.ty;
     let mut credential_field = None;
     if ty == OperationType::Mutation {
@@ -78,6 +75,16 @@ pub fn selected_operation(document: &ExecutableDocument, operation_name: Option<
         });
     }
     Some(SelectedOperation { ty, credential_field })
+}
+
+/// The operation that `operation_name` selects, as async-graphql picks it.
+pub(crate) fn operation<'a>(document: &'a ExecutableDocument, operation_name: Option<&str>) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
 }
 
 /// The checks, on a parsed document.
@@ -113,7 +120,7 @@ fn fragment<'a>(document: &'a ExecutableDocument, name: &Name) -> Option<&'a Pos
 /// Calls `visit` with every field at the root of the operation, looking
 /// through fragments (each fragment once: cycles are a validation error
 /// reported later).
-fn visit_root_fields<'a>(
+pub(crate) fn visit_root_fields<'a>(
     document: &'a ExecutableDocument,
     set: &'a Positioned<SelectionSet>,
     seen: &mut HashSet<&'a str>,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement};
 
 use crate::entities::{
     identity, instagram_account, instagram_image, passkey, profile, recovery_code, rows, subscription_plan, totp_factor, user,
@@ -204,6 +204,9 @@ pub struct Loaders {
     recovery_codes_left: OnceLock<DataLoader<RecoveryCodesLeftLoader, HashMapCache>>,
     passkeys: OnceLock<DataLoader<PasskeysLoader, HashMapCache>>,
     identities: OnceLock<DataLoader<IdentitiesLoader, HashMapCache>>,
+    /// A user (None: no such user) and profile read by id with the session
+    /// check (`sessions::service::authenticate`), for this request.
+    looked_up: OnceLock<(String, Option<rows::UserWithProfile>)>,
 }
 
 impl Loaders {
@@ -219,6 +222,7 @@ impl Loaders {
             recovery_codes_left: OnceLock::new(),
             passkeys: OnceLock::new(),
             identities: OnceLock::new(),
+            looked_up: OnceLock::new(),
         }
     }
 
@@ -265,14 +269,22 @@ impl Loaders {
     /// LEFT JOIN profiles, no batching delay). The profiles are also fed to
     /// the profile loader, for the rest of the request.
     pub async fn users_with_profiles_now(&self, ids: &[String]) -> Result<UsersWithProfiles, AppError> {
-        // Every user column, then every profile column, read by position (see entities::rows).
-        let statement = user::Entity::find()
-            .select_only()
-            .columns(user::Column::iter())
-            .columns(profile::Column::iter())
-            .left_join(profile::Entity)
-            .filter(user::Column::Id.is_in(ids.iter().cloned()))
-            .build(self.db.get_database_backend());
+        if let Some((id, found)) = self.looked_up.get() {
+            if !ids.is_empty() && ids.iter().all(|asked| asked == id) {
+                let mut answer = UsersWithProfiles::default();
+                if let Some((user, profile)) = found {
+                    answer.users.insert(id.clone(), user.clone());
+                    answer.profiles.extend(profile.clone().map(|profile| (id.clone(), profile)));
+                }
+                return Ok(answer);
+            }
+        }
+        let mut distinct: Vec<&String> = ids.iter().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let ids_json = serde_json::to_string(&distinct).map_err(|e| AppError::Internal(e.into()))?;
+        let backend = self.db.get_database_backend();
+        let statement = Statement::from_sql_and_values(backend, users_with_profiles_sql(backend), [ids_json.into()]);
         let mut found = UsersWithProfiles::default();
         for row in self.db.query_all_raw(statement).await? {
             let (user, profile) = rows::user_with_profile_at(&row)?;
@@ -283,6 +295,19 @@ impl Loaders {
         }
         self.profiles().feed_many(found.profiles.iter().map(|(id, profile)| (id.clone(), profile.clone()))).await;
         Ok(found)
+    }
+
+    /// Takes a user (None: no user has that id) and profile read by id with
+    /// the session check: the user and profile loaders are fed, and
+    /// `users_with_profiles_now` answers that id from it.
+    pub async fn feed_looked_up(&self, id: String, found: Option<rows::UserWithProfile>) {
+        if let Some((user, profile)) = &found {
+            self.users().feed_one(id.clone(), user.clone()).await;
+            if let Some(profile) = profile {
+                self.profiles().feed_one(id.clone(), profile.clone()).await;
+            }
+        }
+        let _ = self.looked_up.set((id, found));
     }
 
     /// Loads the Instagram accounts and image counts of a list of users in
@@ -327,6 +352,28 @@ impl Loaders {
             self.plans().feed_many(plans).await;
         }
         Ok(())
+    }
+}
+
+/// Every user column, then every profile column (read by position, see
+/// entities::rows), for the users whose ids are in one bound JSON array,
+/// built once per backend. The ids drive the join, each found through the
+/// primary key: with `IN (?, ?, ...)` SQLite first builds a temporary index
+/// of the list (a page-cache allocation per statement), and the SQL would
+/// change with the count.
+fn users_with_profiles_sql(backend: DbBackend) -> String {
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    let build = |ids: &str| {
+        format!(
+            "SELECT {}, {} FROM {ids} JOIN users u ON u.id = j.value LEFT JOIN profiles p ON p.user_id = u.id",
+            rows::select_list::<user::Column>("u"),
+            rows::select_list::<profile::Column>("p"),
+        )
+    };
+    match backend {
+        DbBackend::Postgres => POSTGRES.get_or_init(|| build("json_array_elements_text($1::json) AS j(value)")).clone(),
+        _ => SQLITE.get_or_init(|| build("json_each(?) AS j")).clone(),
     }
 }
 

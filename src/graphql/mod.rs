@@ -14,5 +14,7 @@ pub mod loaders;
 pub mod metrics;
 /// Cursor paging and the contract's PageInfo.
 pub mod pagination;
+/// The user a query looks up by id, read with the session check.
+pub mod prefetch;
 /// The contract's DateTime and Date scalars.
 pub mod scalars;

@@ -25,8 +25,8 @@ use crate::error::{AppError, ErrorCode};
 use crate::graphql::context::RequestInfo;
 use crate::graphql::documents::Prepared;
 use crate::graphql::loaders::Loaders;
-use crate::graphql::{inputs, limits};
-use crate::sessions::service::authenticate;
+use crate::graphql::{inputs, limits, prefetch};
+use crate::sessions::service::{authenticate, Authenticated, LookedUp};
 use crate::viewer::Auth;
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -220,7 +220,12 @@ async fn execute(
     }
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let is_query = operation.as_ref().is_some_and(|operation| operation.ty == OperationType::Query);
-    let (auth, viewer_profile) = match authenticate(&state.app, authorization).await {
+    // A query that looks one user up by id gets it with the session check.
+    let looked_up = match (&document, authorization) {
+        (Some(checked), Some(_)) => prefetch::looked_up_user(&checked.document, request.operation_name.as_deref(), &request.variables),
+        _ => None,
+    };
+    let Authenticated { auth, viewer_profile, looked_up } = match authenticate(&state.app, authorization, looked_up.as_deref()).await {
         Ok(found) => found,
         Err(AppError::Unavailable) => return unavailable(media),
         Err(error) => {
@@ -233,6 +238,9 @@ async fn execute(
     // as is; a mutation may change it before reading it back.
     if let (true, Auth::Viewer(viewer), Some(profile)) = (is_query, &auth, viewer_profile) {
         loaders.profiles().feed_one(viewer.user_id.clone(), profile).await;
+    }
+    if let Some(LookedUp { id, found }) = looked_up {
+        loaders.feed_looked_up(id, found).await;
     }
     let info =
         RequestInfo { auth, user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned), ip: Some(ip) };

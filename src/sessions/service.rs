@@ -35,29 +35,66 @@ fn ttl(duration: std::time::Duration) -> Duration {
     Duration::from_std(duration).unwrap_or(Duration::days(30))
 }
 
+/// What the session check read.
+pub struct Authenticated {
+    pub auth: Auth,
+    /// The viewer's profile, read with the session.
+    pub viewer_profile: Option<profile::Model>,
+    /// The user the request named (`looked_up`), read in the same statement.
+    pub looked_up: Option<LookedUp>,
+}
+
+/// A user read by id with the session: `found` is None when no user has
+/// that id. Any status: whoever uses it applies the visibility rules.
+pub struct LookedUp {
+    pub id: String,
+    pub found: Option<rows::UserWithProfile>,
+}
+
+impl Authenticated {
+    fn only(auth: Auth) -> Authenticated {
+        Authenticated { auth, viewer_profile: None, looked_up: None }
+    }
+}
+
 /// Resolves an Authorization header into who is asking, with the viewer's
-/// profile: one indexed lookup of the session joined with its user and profile.
-pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<(Auth, Option<profile::Model>), AppError> {
-    let Some(header) = header else { return Ok((Auth::Anonymous, None)) };
-    let Some(token) = from_authorization_header(header) else { return Ok((Auth::Invalid, None)) };
-    let Some(claims) = state.tokens.verify_access(token) else { return Ok((Auth::Invalid, None)) };
+/// profile: one indexed lookup of the session joined with its user and
+/// profile. `looked_up` names a user (and profile) the request will read,
+/// fetched in the same statement when there is a viewer.
+pub async fn authenticate(state: &AppState, header: Option<&str>, looked_up: Option<&str>) -> Result<Authenticated, AppError> {
+    let Some(header) = header else { return Ok(Authenticated::only(Auth::Anonymous)) };
+    let Some(token) = from_authorization_header(header) else { return Ok(Authenticated::only(Auth::Invalid)) };
+    let Some(claims) = state.tokens.verify_access(token) else { return Ok(Authenticated::only(Auth::Invalid)) };
     let now = Utc::now();
     // The session, its whole user row and the user's profile in one
     // statement: the user is the viewer, and `me { profile }` needs no
     // second query.
     let backend = state.db.get_database_backend();
-    let statement = Statement::from_sql_and_values(
-        backend,
-        viewer_lookup_sql(backend),
-        [claims.sid.clone().into(), now.into(), AccountStatus::Active.to_value().into()],
-    );
-    let Some(row) = state.db.query_all_raw(statement).await?.into_iter().next() else { return Ok((Auth::Invalid, None)) };
+    let mut values: Vec<sea_orm::Value> = vec![claims.sid.clone().into(), now.into(), AccountStatus::Active.to_value().into()];
+    if let Some(id) = looked_up {
+        values.push(id.to_owned().into());
+    }
+    let statement = Statement::from_sql_and_values(backend, viewer_lookup_sql(backend, looked_up.is_some()), values);
+    let Some(row) = state.db.query_all_raw(statement).await?.into_iter().next() else {
+        return Ok(Authenticated::only(Auth::Invalid));
+    };
     let session = rows::session_at(&row, 0)?;
     let user = rows::user_at(&row, rows::SESSION_COLUMNS)?;
     let profile = rows::profile_at(&row, rows::SESSION_COLUMNS + rows::USER_COLUMNS)?;
     if user.id != claims.sub {
-        return Ok((Auth::Invalid, None));
+        return Ok(Authenticated::only(Auth::Invalid));
     }
+    let looked_up = match looked_up {
+        Some(id) => {
+            let at = rows::SESSION_COLUMNS + rows::USER_COLUMNS + rows::PROFILE_COLUMNS;
+            let found = match rows::user_opt_at(&row, at)? {
+                Some(user) => Some((user, rows::profile_at(&row, at + rows::USER_COLUMNS)?)),
+                None => None,
+            };
+            Some(LookedUp { id: id.to_owned(), found })
+        }
+        None => None,
+    };
     if (now - session.last_used_at).num_seconds() >= TOUCH_INTERVAL_SECS {
         session::Entity::update_many()
             .col_expr(session::Column::LastUsedAt, Expr::value(now))
@@ -66,30 +103,41 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<(Aut
             .await?;
     }
     let viewer = Viewer { user_id: user.id.clone(), session_id: claims.sid.clone(), role: user.role, user: Arc::new(user) };
-    Ok((Auth::Viewer(viewer), profile))
+    Ok(Authenticated { auth: Auth::Viewer(viewer), viewer_profile: profile, looked_up })
 }
 
 /// The live session by id, with its active user and the user's profile:
-/// built once per backend, bound with (session id, now, ACTIVE). Not a
-/// `LIMIT`: a bound one makes SQLite re-prepare the statement on every run,
-/// and the primary key finds one row at most anyway.
-fn viewer_lookup_sql(backend: DbBackend) -> String {
-    static SQLITE: OnceLock<String> = OnceLock::new();
-    static POSTGRES: OnceLock<String> = OnceLock::new();
-    let build = |placeholders: [&str; 3]| {
-        let [sid, now, status] = placeholders;
+/// built once per backend, bound with (session id, now, ACTIVE), and with
+/// `looked_up` also (user id): that user and profile, whatever its status.
+/// Not a `LIMIT`: a bound one makes SQLite re-prepare the statement on every
+/// run, and the primary key finds one row at most anyway.
+fn viewer_lookup_sql(backend: DbBackend, looked_up: bool) -> String {
+    static SQL: OnceLock<[String; 4]> = OnceLock::new();
+    let build = |placeholders: [&str; 4], looked_up: bool| {
+        let [sid, now, status, id] = placeholders;
+        let (columns, join) = if looked_up {
+            (
+                format!(", {}, {}", rows::select_list::<user::Column>("tu"), rows::select_list::<profile::Column>("tp")),
+                format!(" LEFT JOIN users tu ON tu.id = {id} LEFT JOIN profiles tp ON tp.user_id = tu.id"),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         format!(
-            "SELECT {}, {}, {} FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN profiles p ON p.user_id = u.id \
+            "SELECT {}, {}, {}{columns} FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN profiles p ON p.user_id = u.id{join} \
              WHERE s.id = {sid} AND s.revoked_at IS NULL AND s.expires_at > {now} AND u.status = {status}",
             rows::select_list::<session::Column>("s"),
             rows::select_list::<user::Column>("u"),
             rows::select_list::<profile::Column>("p"),
         )
     };
-    match backend {
-        DbBackend::Postgres => POSTGRES.get_or_init(|| build(["$1", "$2", "$3"])).clone(),
-        _ => SQLITE.get_or_init(|| build(["?", "?", "?"])).clone(),
-    }
+    let sql = SQL.get_or_init(|| {
+        // Numbered on SQLite too: the looked-up id's placeholder comes first in the text.
+        let (postgres, sqlite) = (["$1", "$2", "$3", "$4"], ["?1", "?2", "?3", "?4"]);
+        [build(sqlite, false), build(sqlite, true), build(postgres, false), build(postgres, true)]
+    });
+    let index = usize::from(backend == DbBackend::Postgres) * 2 + usize::from(looked_up);
+    sql[index].clone()
 }
 
 /// Starts a session for a user who just proved who they are, as strongly as

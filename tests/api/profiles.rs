@@ -255,6 +255,55 @@ async fn me_with_its_profile_is_one_statement() {
 }
 
 #[tokio::test]
+async fn a_user_looked_up_by_id_comes_with_the_session_check() {
+    let app = spawn_app().await;
+    let viewer = app.user("viewer").await;
+    let alice = app.user("alice").await;
+    app.gql(UPDATE, json!({ "input": { "bio": "hi" } }), Some(&alice.access)).await;
+    let profile = "query($id: ID!) { profile(userId: $id) { userId bio user { id username } } }";
+    let user = "query($id: ID!) { user(id: $id) { id username profile { bio } } }";
+    // The first request may refresh the session's lastUsedAt; count later ones.
+    app.gql("{ me { id } }", json!({}), Some(&viewer.access)).await;
+    let counted = |query: &'static str, id: String| {
+        let (app, token) = (&app, viewer.access.clone());
+        async move {
+            let before = app.state.statement_count();
+            let out = app.gql(query, json!({ "id": id }), Some(&token)).await;
+            (app.state.statement_count() - before, out)
+        }
+    };
+
+    let (statements, out) = counted(profile, alice.id.clone()).await;
+    assert_eq!(statements, 1, "{out}");
+    assert_eq!(out["data"]["profile"], json!({ "userId": alice.id, "bio": "hi", "user": { "id": alice.id, "username": "alice" } }));
+    let (statements, out) = counted(user, alice.id.clone()).await;
+    assert_eq!(statements, 1, "{out}");
+    assert_eq!(out["data"]["user"], json!({ "id": alice.id, "username": "alice", "profile": { "bio": "hi" } }));
+    let literal = format!("{{ profile(userId: \"{}\") {{ bio }} }}", alice.id);
+    let before = app.state.statement_count();
+    let out = app.gql(&literal, json!({}), Some(&viewer.access)).await;
+    assert_eq!((app.state.statement_count() - before, &out["data"]["profile"]["bio"]), (1, &json!("hi")), "{out}");
+
+    // No such user: null, still one statement.
+    let (statements, out) = counted(profile, "nobody".into()).await;
+    assert_eq!((statements, &out["data"]["profile"]), (1, &json!(null)), "{out}");
+    let (statements, out) = counted(user, "nobody".into()).await;
+    assert!(out["data"]["user"].is_null() && out["errors"].is_null(), "{out}");
+    assert!(statements <= 2, "{out}");
+
+    // What comes with the session check goes through the same visibility rules.
+    app.sql(&format!("UPDATE users SET status = 'SUSPENDED' WHERE id = '{}'", alice.id)).await;
+    let (_, out) = counted(profile, alice.id.clone()).await;
+    assert!(out["data"]["profile"].is_null(), "{out}");
+    let (_, out) = counted(user, alice.id.clone()).await;
+    assert!(out["data"]["user"].is_null(), "{out}");
+    // And a revoked session is refused whatever the query looks up.
+    app.sql(&format!("UPDATE sessions SET revoked_at = created_at WHERE user_id = '{}'", viewer.id)).await;
+    let (_, out) = counted(profile, viewer.id.clone()).await;
+    assert_eq!(error_code(&out), Some("UNAUTHENTICATED"), "{out}");
+}
+
+#[tokio::test]
 async fn subscription_plans_are_listed() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
