@@ -43,6 +43,13 @@ struct Args {
     /// Only these scenarios (me, profile, profiles, users, signin, floors).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Drive the load with wrk (-t2, Lua-set body and token), the tool the
+    /// issue's starting figures were taken with, instead of the built-in
+    /// generator. wrk does not read bodies, so each scenario's answer is
+    /// checked to be a GraphQL success once before the run, and wrk's
+    /// non-2xx count is reported as errors.
+    #[arg(long)]
+    wrk: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -253,7 +260,8 @@ struct Outcome {
     requests: usize,
     errors: usize,
     elapsed: Duration,
-    latencies_us: Vec<u32>,
+    p50_ms: f64,
+    p99_ms: f64,
 }
 
 async fn run(address: SocketAddr, connections: usize, seconds: u64, body: Bytes, token: Option<String>) -> anyhow::Result<Outcome> {
@@ -277,16 +285,64 @@ async fn run(address: SocketAddr, connections: usize, seconds: u64, body: Bytes,
             anyhow::Ok((latencies, errors))
         })
     });
-    let mut outcome = Outcome { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies_us: Vec::new() };
+    let (mut all, mut errors) = (Vec::new(), 0);
     for worker in futures::future::join_all(workers).await {
-        let (latencies, errors) = worker??;
-        outcome.requests += latencies.len();
-        outcome.errors += errors;
-        outcome.latencies_us.extend(latencies);
+        let (latencies, failed) = worker??;
+        all.extend(latencies);
+        errors += failed;
     }
-    outcome.elapsed = started.elapsed();
-    outcome.latencies_us.sort_unstable();
-    Ok(outcome)
+    let elapsed = started.elapsed();
+    all.sort_unstable();
+    Ok(Outcome { requests: all.len(), errors, elapsed, p50_ms: percentile(&all, 0.50), p99_ms: percentile(&all, 0.99) })
+}
+
+/// The Lua script that makes wrk POST one GraphQL body with a bearer token.
+const WRK_SCRIPT: &str = r#"
+local f = assert(io.open(os.getenv("BENCH_BODY"), "r"))
+wrk.body = f:read("*a")
+f:close()
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local token = os.getenv("BENCH_TOKEN")
+if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
+done = function(summary, latency, requests)
+  io.write(string.format("BENCH %d %d %d %d %d\n", summary.requests, summary.duration,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"#;
+
+/// One scenario driven by wrk; latencies are wrk's p50 and p99 only.
+async fn run_wrk(address: SocketAddr, connections: usize, seconds: u64, body: &str, token: Option<&str>) -> anyhow::Result<Outcome> {
+    let mut connection = Connection::open(address).await?;
+    let (ok, answer) = connection.post(&Bytes::from(body.to_owned()), token).await?;
+    if !ok {
+        bail!("the scenario does not succeed: {}", String::from_utf8_lossy(&answer));
+    }
+    let dir = tempfile::tempdir()?;
+    let (script, body_file) = (dir.path().join("post.lua"), dir.path().join("body.json"));
+    std::fs::write(&script, WRK_SCRIPT)?;
+    std::fs::write(&body_file, body)?;
+    let output = tokio::process::Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "-s"])
+        .arg(&script)
+        .arg(format!("http://{address}/graphql"))
+        .env("BENCH_BODY", &body_file)
+        .env("BENCH_TOKEN", token.unwrap_or_default())
+        .output()
+        .await
+        .context("cannot run wrk (apt-get install wrk)")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().find_map(|l| l.strip_prefix("BENCH ")).with_context(|| format!("unexpected wrk output: {stdout}"))?;
+    let numbers: Vec<u64> = line.split_whitespace().map(str::parse).collect::<Result<_, _>>()?;
+    let [requests, duration_us, errors, p50_us, p99_us] = numbers[..] else { bail!("unexpected wrk summary: {line}") };
+    Ok(Outcome {
+        requests: requests as usize,
+        errors: errors as usize,
+        elapsed: Duration::from_micros(duration_us),
+        p50_ms: p50_us as f64 / 1000.0,
+        p99_ms: p99_us as f64 / 1000.0,
+    })
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -322,7 +378,11 @@ impl Measured {
 /// Runs one scenario against `address`, reading the CPU time of `pid` around it.
 async fn measure(name: &str, address: SocketAddr, pid: u32, args: &Args, body: &Value, token: Option<String>) -> anyhow::Result<Measured> {
     let cpu_before = cpu_micros(pid);
-    let outcome = run(address, args.connections, args.seconds, Bytes::from(body.to_string()), token).await?;
+    let outcome = if args.wrk {
+        run_wrk(address, args.connections, args.seconds, &body.to_string(), token.as_deref()).await?
+    } else {
+        run(address, args.connections, args.seconds, Bytes::from(body.to_string()), token).await?
+    };
     let cpu_after = cpu_micros(pid);
     let cpu_us = match (cpu_before, cpu_after) {
         (Some(before), Some(after)) if outcome.requests > 0 => Some((after - before) as f64 / outcome.requests as f64),
@@ -331,8 +391,8 @@ async fn measure(name: &str, address: SocketAddr, pid: u32, args: &Args, body: &
     Ok(Measured {
         name: name.to_owned(),
         rate: outcome.requests as f64 / outcome.elapsed.as_secs_f64(),
-        p50: percentile(&outcome.latencies_us, 0.50),
-        p99: percentile(&outcome.latencies_us, 0.99),
+        p50: outcome.p50_ms,
+        p99: outcome.p99_ms,
         errors: outcome.errors,
         requests: outcome.requests,
         cpu_us,
@@ -373,7 +433,13 @@ async fn main() -> anyhow::Result<()> {
     let hundred: Vec<&String> = ids.iter().take(100).collect();
 
     let database = if args.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
-    println!("Tessera benchmark: {database}, {} connections, {} s per scenario, {} users", args.connections, args.seconds, ids.len());
+    let generator = if args.wrk { "wrk -t2" } else { "built-in generator" };
+    println!(
+        "Tessera benchmark: {database}, {generator}, {} connections, {} s per scenario, {} users",
+        args.connections,
+        args.seconds,
+        ids.len()
+    );
     println!(
         "{:<44} {:>9} {:>8} {:>8} {:>7} {:>9} {:>8}  vs floor",
         "scenario", "req/s", "p50 ms", "p99 ms", "errors", "requests", "cpu µs"
