@@ -3,7 +3,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::LikeExpr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, Set,
+    QuerySelect, QueryTrait, Select, Set, Statement,
 };
 
 use crate::accounts::lifecycle::{self, ensure_admin_remains, DeletedUser};
@@ -128,8 +128,11 @@ pub async fn list_users(state: &AppState, query: &UserQuery, first: u64, after: 
         .left_join(profile::Entity)
         .order_by_desc(user::Column::CreatedAt)
         .order_by_desc(user::Column::Id)
-        .limit(first + 1)
         .build(state.db.get_database_backend());
+    // The page size as a literal (a number we checked, not text from the
+    // client): SQLite re-prepares a statement on every run when its LIMIT is
+    // bound, and there are at most 101 variants.
+    let statement = Statement { sql: format!("{} LIMIT {}", statement.sql, first + 1), ..statement };
     let mut rows = state.db.query_all_raw(statement).await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
