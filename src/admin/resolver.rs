@@ -101,12 +101,13 @@ impl AdminQuery {
         // the edges ask for them one by one.
         let listed: Vec<&crate::entities::user::Model> = page.users.iter().collect();
         let loaders = ctx.data_unchecked::<crate::graphql::loaders::Loaders>();
-        loaders.prime_users(&listed, page.profiles).await.gql()?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        loaders.prime_users(&listed, page.profiles, node.field("subscriptionPlan").exists()).await.gql()?;
         let ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
-        if ctx.look_ahead().field("edges").field("node").field("instagram").exists() {
+        if node.field("instagram").exists() {
             loaders.prime_instagram(&ids).await.gql()?;
         }
-        if ctx.look_ahead().field("edges").field("node").field("mfa").exists() {
+        if node.field("mfa").exists() {
             loaders.prime_mfa(&ids).await.gql()?;
         }
         let edges: Vec<UserEdge> =

@@ -332,14 +332,23 @@ impl Loaders {
         Ok(())
     }
 
-    /// Feeds the profiles read with a list of users and loads their plans in
-    /// one statement, before the list's items ask for them one by one. The
+    /// Feeds the profiles read with a list of users and, when the query asks
+    /// for plans, loads them in one statement, before the list's items ask
+    /// for them one by one. The
     /// per-item loads then hit the cache, so the statement count cannot
     /// depend on how the executor happens to split the items into batches,
     /// and no item waits for a batch window.
-    pub async fn prime_users(&self, users: &[&user::Model], profiles: Vec<(String, profile::Model)>) -> Result<(), AppError> {
+    pub async fn prime_users(
+        &self,
+        users: &[&user::Model],
+        profiles: Vec<(String, profile::Model)>,
+        with_plans: bool,
+    ) -> Result<(), AppError> {
         self.profiles().feed_many(profiles).await;
-        self.prime_plans(users).await
+        if with_plans {
+            self.prime_plans(users).await?;
+        }
+        Ok(())
     }
 
     /// Loads the subscription plans of a list of users in one statement.

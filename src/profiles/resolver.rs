@@ -45,15 +45,18 @@ impl ProfilesQuery {
 }
 
 /// Profiles of these users in the order asked: one statement for the users
-/// and their profiles, one for their plans.
+/// and their profiles, one for their plans when they are asked for.
 async fn visible_profiles(ctx: &Context<'_>, ids: Vec<String>) -> async_graphql::Result<Vec<Option<Profile>>> {
     let viewer = ctx.viewer().gql()?;
     let loaders = ctx.data_unchecked::<Loaders>();
     let UsersWithProfiles { mut users, mut profiles } = loaders.users_with_profiles_now(&ids).await.gql()?;
     users.retain(|_, u| u.status == AccountStatus::Active || viewer.role.is_staff() || u.id == viewer.user_id);
     let visible: Vec<&user::Model> = users.values().collect();
-    loaders.prime_plans(&visible).await.gql()?;
-    if ctx.look_ahead().field("user").field("instagram").exists() {
+    let user = ctx.look_ahead().field("user");
+    if user.field("subscriptionPlan").exists() {
+        loaders.prime_plans(&visible).await.gql()?;
+    }
+    if user.field("instagram").exists() {
         let ids: Vec<String> = users.keys().cloned().collect();
         loaders.prime_instagram(&ids).await.gql()?;
     }
