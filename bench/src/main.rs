@@ -424,6 +424,10 @@ async fn main() -> anyhow::Result<()> {
     let server = start(&args).await?;
     let pid = server.child.id();
     let address = server.address;
+    // Idle: started and settled, before any request. The port opens while
+    // startup is still finishing (it hands its freed memory back last), so a
+    // reading taken the moment it accepts can catch startup itself.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
 
     eprintln!("seeding {} users...", args.users);
