@@ -266,9 +266,10 @@ impl Loaders {
     }
 
     /// Users by id with their profiles, fetched now in one statement (users
-    /// LEFT JOIN profiles, no batching delay). The profiles are also fed to
-    /// the profile loader, for the rest of the request.
-    pub async fn users_with_profiles_now(&self, ids: &[String]) -> Result<UsersWithProfiles, AppError> {
+    /// LEFT JOIN profiles, no batching delay). With `feed_profiles` (the query
+    /// reads them again through the users) the profiles are also fed to the
+    /// profile loader, for the rest of the request.
+    pub async fn users_with_profiles_now(&self, ids: &[String], feed_profiles: bool) -> Result<UsersWithProfiles, AppError> {
         if let Some((id, found)) = self.looked_up.get() {
             if !ids.is_empty() && ids.iter().all(|asked| asked == id) {
                 let mut answer = UsersWithProfiles::default();
@@ -293,7 +294,9 @@ impl Loaders {
             }
             found.users.insert(user.id.clone(), user);
         }
-        self.profiles().feed_many(found.profiles.iter().map(|(id, profile)| (id.clone(), profile.clone()))).await;
+        if feed_profiles {
+            self.profiles().feed_many(found.profiles.iter().map(|(id, profile)| (id.clone(), profile.clone()))).await;
+        }
         Ok(found)
     }
 

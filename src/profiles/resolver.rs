@@ -49,10 +49,11 @@ impl ProfilesQuery {
 async fn visible_profiles(ctx: &Context<'_>, ids: Vec<String>) -> async_graphql::Result<Vec<Option<Profile>>> {
     let viewer = ctx.viewer().gql()?;
     let loaders = ctx.data_unchecked::<Loaders>();
-    let UsersWithProfiles { mut users, mut profiles } = loaders.users_with_profiles_now(&ids).await.gql()?;
+    let user = ctx.look_ahead().field("user");
+    let UsersWithProfiles { mut users, mut profiles } =
+        loaders.users_with_profiles_now(&ids, user.field("profile").exists()).await.gql()?;
     users.retain(|_, u| u.status == AccountStatus::Active || viewer.role.is_staff() || u.id == viewer.user_id);
     let visible: Vec<&user::Model> = users.values().collect();
-    let user = ctx.look_ahead().field("user");
     if user.field("subscriptionPlan").exists() {
         loaders.prime_plans(&visible).await.gql()?;
     }
