@@ -16,6 +16,8 @@ use crate::error::AppError;
 pub struct MediaStore {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
+    /// The folder, for a folder store (see `remove_stale_staging_files`).
+    folder: Option<std::path::PathBuf>,
 }
 
 impl MediaStore {
@@ -35,12 +37,12 @@ impl MediaStore {
                 builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
             }
             let store = builder.build().context("configuring the S3 media store")?;
-            return Ok(MediaStore { store: Arc::new(store), prefix: Path::from(prefix.trim_matches('/')) });
+            return Ok(MediaStore { store: Arc::new(store), prefix: Path::from(prefix.trim_matches('/')), folder: None });
         }
         let dir = url.strip_prefix("file://").unwrap_or(url);
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create the media folder {dir}"))?;
         let store = LocalFileSystem::new_with_prefix(dir).with_context(|| format!("opening the media folder {dir}"))?;
-        Ok(MediaStore { store: Arc::new(store), prefix: Path::default() })
+        Ok(MediaStore { store: Arc::new(store), prefix: Path::default(), folder: Some(dir.into()) })
     }
 
     /// A fresh random key: nothing of the client's file name goes into it.
@@ -84,6 +86,43 @@ impl MediaStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
             Err(error) => tracing::warn!(%key, %error, "could not delete a stored picture"),
         }
+    }
+
+    /// A folder store writes each file as `<key>#<n>` and renames it into
+    /// place; a process killed in between leaves that staging file, which
+    /// object_store's listing never shows. Those of our keys older than
+    /// `cutoff` are removed; returns how many.
+    pub async fn remove_stale_staging_files(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, AppError> {
+        let Some(folder) = self.folder.clone() else { return Ok(0) };
+        let cutoff = std::time::SystemTime::from(cutoff);
+        let removed = tokio::task::spawn_blocking(move || -> std::io::Result<usize> {
+            let mut removed = 0;
+            for entry in std::fs::read_dir(&folder)? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let Some((key, attempt)) = name.to_str().and_then(|name| name.rsplit_once('#')) else { continue };
+                let staging = Self::key_extension(key).is_some() && !attempt.is_empty() && attempt.bytes().all(|b| b.is_ascii_digit());
+                // Another instance's sweep may have removed it first.
+                let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+                let stale = match entry.metadata().and_then(|m| m.modified()) {
+                    Ok(modified) => modified < cutoff,
+                    Err(e) if gone(&e) => false,
+                    Err(e) => return Err(e),
+                };
+                if staging && stale {
+                    match std::fs::remove_file(entry.path()) {
+                        Ok(()) => removed += 1,
+                        Err(e) if gone(&e) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(|e| AppError::internal("removing staging files", e))?
+        .map_err(|e| AppError::internal("removing staging files", e))?;
+        Ok(removed)
     }
 
     /// Keys of our shape stored before `cutoff`, for the orphan sweep

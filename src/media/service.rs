@@ -59,7 +59,7 @@ pub async fn sweep_orphans(state: &AppState, db: &sea_orm::DatabaseConnection, g
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::days(1));
     let candidates = state.media.keys_older_than(cutoff).await?;
-    let mut deleted = 0;
+    let mut deleted = state.media.remove_stale_staging_files(cutoff).await?;
     for batch in candidates.chunks(500) {
         let referenced: std::collections::HashSet<String> = crate::entities::profile::Entity::find()
             .select_only()

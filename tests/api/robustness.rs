@@ -451,10 +451,17 @@ async fn the_media_sweep_deletes_unreferenced_files_older_than_the_grace_period(
     let young = format!("{:032x}.jpg", 0xbeef);
     std::fs::write(media.join(&young), b"an upload in flight").unwrap();
     std::fs::File::options().write(true).open(media.join(&kept)).unwrap().set_modified(old).unwrap();
+    // A kill -9 mid-write leaves the store's staging file (`<key>#<n>`), which
+    // its listing never shows: an old one goes, a young one may be in flight.
+    let staged = format!("{:032x}.png#1", 0xdead_1000_u64);
+    std::fs::write(media.join(&staged), b"half a picture").unwrap();
+    std::fs::File::options().write(true).open(media.join(&staged)).unwrap().set_modified(old).unwrap();
+    let staging = format!("{:032x}.png#2", 0xdead_2000_u64);
+    std::fs::write(media.join(&staging), b"being written").unwrap();
 
     let deleted = tessera::media::service::sweep_orphans(&app.state, &app.state.db, Duration::from_secs(3600)).await.unwrap();
-    assert_eq!(deleted, 5);
-    let mut left = vec![kept.clone(), young];
+    assert_eq!(deleted, 6);
+    let mut left = vec![kept.clone(), young, staging];
     left.sort();
     assert_eq!(stored_media(&app), left, "the referenced picture and the young file stay");
     let me = app.gql("{ me { profile { displayPicUrl } } }", json!({}), Some(&alice.access)).await;
