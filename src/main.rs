@@ -35,7 +35,9 @@ enum Command {
 /// small blocks, and glibc spent a fifth of `me`'s CPU in malloc/free (its
 /// arena locks and consolidation, perf in the README). mimalloc's per-thread
 /// heaps do it for a fraction, and it returns argon2's freed 19 MiB blocks
-/// to the system, so RSS stays flat under signin load.
+/// to the system, so RSS stays flat under signin load. With libmimalloc-sys's
+/// `override` feature C code allocates through it too: SQLite copies every
+/// value it hands to sqlx with malloc.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
