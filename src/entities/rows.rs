@@ -67,20 +67,23 @@ positional!(
     [user_id, bio, gender, birth_date, state, city, interests, monthly_sub_keys, display_pic_key, updated_at]
 );
 
-/// A profile from a LEFT JOIN: None when the user has no profile row.
-pub fn profile_at(row: &QueryResult, at: usize) -> Result<Option<profile::Model>, DbErr> {
+/// The model at `at` of a LEFT JOIN's right side: None when nothing matched
+/// (its first column, a key, is NULL).
+fn matched_at<M>(row: &QueryResult, at: usize, model_at: fn(&QueryResult, usize) -> Result<M, DbErr>) -> Result<Option<M>, DbErr> {
     if row.try_get_by_index::<Option<String>>(at)?.is_none() {
         return Ok(None);
     }
-    present_profile_at(row, at).map(Some)
+    model_at(row, at).map(Some)
+}
+
+/// A profile from a LEFT JOIN: None when the user has no profile row.
+pub fn profile_at(row: &QueryResult, at: usize) -> Result<Option<profile::Model>, DbErr> {
+    matched_at(row, at, present_profile_at)
 }
 
 /// A user from a LEFT JOIN: None when no user matched.
 pub fn user_opt_at(row: &QueryResult, at: usize) -> Result<Option<user::Model>, DbErr> {
-    if row.try_get_by_index::<Option<String>>(at)?.is_none() {
-        return Ok(None);
-    }
-    user_at(row, at).map(Some)
+    matched_at(row, at, user_at)
 }
 
 /// A user and its profile, if it has a profile row.

@@ -337,10 +337,9 @@ impl Loaders {
 
     /// Feeds the profiles read with a list of users and, when the query asks
     /// for plans, loads them in one statement, before the list's items ask
-    /// for them one by one. The
-    /// per-item loads then hit the cache, so the statement count cannot
-    /// depend on how the executor happens to split the items into batches,
-    /// and no item waits for a batch window.
+    /// for them one by one. The per-item loads then hit the cache, so the
+    /// statement count cannot depend on how the executor happens to split
+    /// the items into batches, and no item waits for a batch window.
     pub async fn prime_users(
         &self,
         users: &[&user::Model],

@@ -33,8 +33,7 @@ pub fn looked_up_user(document: &ExecutableDocument, operation_name: Option<&str
         ids.push(id);
     });
     match ids.as_slice() {
-        [Some(id)] => Some(id.clone()),
-        [first, rest @ ..] if first.is_some() && rest.iter().all(|id| id == first) => first.clone(),
+        [first @ Some(_), rest @ ..] if rest.iter().all(|id| id == first) => first.clone(),
         _ => None,
     }
 }
